@@ -1,0 +1,42 @@
+# dlbook: `make test` (everything CI runs) and `make book` (the HTML book in _build/html).
+# Both create .venv and install from the requirements files on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+JOBS   ?= 2
+STAMP  := $(VENV)/.installed
+# pip prints a warning per package for missing local mirrors on some machines; hide only those.
+PIPQUIET := 2>&1 | grep -v "^WARNING: Location 'file:" || true
+
+.PHONY: test test-lib test-notebooks book book-strict assets venv clean lint
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -c constraints.txt -r requirements.txt -r requirements-dev.txt $(PIPQUIET)
+	$(PY) -m pip install -q --no-deps -e . $(PIPQUIET)
+	$(PY) -c "import torch, nbval, jupyter_book, dlbook" 
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+## The README's test command: library tests, notebooks under nbval, exercises, the book.
+test: $(STAMP)
+	$(MAKE) test-lib
+	$(MAKE) test-notebooks
+	$(MAKE) book-strict
+
+test-lib: $(STAMP)
+	$(PY) -m pytest tests -n $(JOBS) -q
+
+test-notebooks: $(STAMP)
+	$(PY) -m pytest --nbval --nbval-sanitize-with nbval_sanitize.cfg -n $(JOBS) --dist loadfile \
+		-q book solutions
+
+lint: $(STAMP)
+	$(PY) -m ruff check dlbook tests
+
+include book.mk
+
+clean:
+	rm -rf _build
