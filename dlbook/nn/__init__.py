@@ -2,10 +2,33 @@
 
 Nothing in this package imports torch.
 """
-from dlbook.nn import init
+from dlbook.nn import functional, init
+from dlbook.nn.activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
 from dlbook.nn.container import Sequential
 from dlbook.nn.linear import Flatten, Identity, Linear
+from dlbook.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
 from dlbook.nn.module import Module
 from dlbook.nn.parameter import Parameter
 
 __all__ = ["Flatten", "Identity", "Linear", "Module", "Parameter", "Sequential", "init"]
+__all__ += ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "PReLU", "ReLU", "Sigmoid", "SiLU",
+            "Softmax", "Tanh", "functional"]
+__all__ += ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Loss", "MSELoss", "NLLLoss"]

@@ -13,7 +13,8 @@ def float_array(x: Any, who: str, name: str = "input") -> np.ndarray:
                         "(use tensor.detach().cpu().numpy())")
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"{who}: {name} must be a floating array (float32 or float64), got {x.dtype}")
+        raise TypeError(f"{who}: {name} must be a floating array (float32 or float64), "
+                        f"got {x.dtype}")
     return x
 
 
@@ -26,7 +27,8 @@ def check_ndim(x: np.ndarray, allowed: tuple[int, ...], who: str, layout: str) -
 def check_dim(x: np.ndarray, axis: int, size: int, who: str, what: str) -> None:
     """Raise ``ValueError`` unless ``x.shape[axis] == size``."""
     if x.ndim == 0 or x.shape[axis] != size:
-        raise ValueError(f"{who}: expected {what} = {size} in axis {axis}, got input of shape {x.shape}")
+        raise ValueError(f"{who}: expected {what} = {size} in axis {axis}, "
+                         f"got input of shape {x.shape}")
 
 
 def check_grad(grad_out: Any, shape: tuple[int, ...], who: str) -> np.ndarray:

@@ -20,7 +20,7 @@ from dlbook.nn.parameter import Parameter
 
 def to_numpy(value: Any) -> np.ndarray:
     """A NumPy copy of ``value``; accepts NumPy arrays, Python numbers and torch tensors."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, without importing torch
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor (torch not imported)
         value = value.detach().cpu().numpy()
     return np.array(value, copy=True)
 
@@ -97,7 +97,8 @@ class Module:
         for _, child in self.named_children():
             yield child
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(self, prefix: str = "",
+                         recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
         """Yield ``(dotted_name, parameter)`` pairs in registration order, as torch does."""
         seen: set[int] = set()
         modules = self.named_modules(prefix) if recurse else [(prefix, self)]
@@ -128,7 +129,8 @@ class Module:
                     if value is None:
                         continue
                     key = f"{mod_prefix}.{name}" if mod_prefix else name
-                    out[key] = np.array(value.data if isinstance(value, Parameter) else value, copy=True)
+                    array = value.data if isinstance(value, Parameter) else value
+                    out[key] = np.array(array, copy=True)
         return out
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> None:

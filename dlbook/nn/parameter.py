@@ -41,7 +41,8 @@ class Parameter:
         if not self.requires_grad:
             return
         if grad.shape != self.data.shape:
-            raise ValueError(f"gradient of shape {grad.shape} for a parameter of shape {self.data.shape}")
+            raise ValueError(f"gradient of shape {grad.shape} for a parameter of shape "
+                             f"{self.data.shape}")
         if self.grad is None:
             self.grad = np.array(grad, dtype=self.data.dtype, copy=True)
         else:
