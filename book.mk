@@ -1,0 +1,45 @@
+# The HTML book (jupyter-book 1.x), built offline. Included by the Makefile, which defines
+# VENV, PY and STAMP (the virtualenv and its "installed" marker).
+#
+#   make assets       npm ci, then copy MathJax, RequireJS and the widget manager into
+#                     book/_assets/ (once: a stamp file skips it until package.json,
+#                     package-lock.json or this file change)
+#   make book         the book for readers, into _build/html (open _build/html/index.html)
+#   make book-strict  every page rebuilt with warnings as errors, then tools/check_offline.py:
+#                     no page may load anything from http(s)://
+
+JB         := $(VENV)/bin/jupyter-book
+ASSETS     := book/_assets
+ASSETS_OK  := $(ASSETS)/.installed
+NPM_DIR    := node_modules
+WIDGETS    := $(NPM_DIR)/@jupyter-widgets/html-manager/dist
+
+assets: $(ASSETS_OK)
+
+# npm ci installs exactly package-lock.json; install scripts are not needed (only copied files
+# are used). The copy is rebuilt from scratch so a removed file never lingers. Of MathJax's
+# top-level bundles only tex-chtml.js is used (latest.js would even load from a CDN); the
+# folders hold the fonts and the components it loads on demand.
+$(ASSETS_OK): package.json package-lock.json book.mk
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(ASSETS) && mkdir -p $(ASSETS)/html-manager
+	cp -R $(NPM_DIR)/mathjax/es5 $(ASSETS)/mathjax
+	find $(ASSETS)/mathjax -maxdepth 1 -name '*.js' ! -name tex-chtml.js -delete
+	cp $(NPM_DIR)/requirejs/require.js $(ASSETS)/require.js
+	cp $(WIDGETS)/embed-amd.js $(WIDGETS)/*.woff $(WIDGETS)/*.woff2 $(WIDGETS)/*.ttf \
+		$(WIDGETS)/*.eot $(WIDGETS)/*.svg $(ASSETS)/html-manager/
+	touch $@
+
+# Sphinx copies the static folders only when it writes pages, and it does not notice that a
+# static file changed: a newer asset or loader script than the last build forces --all.
+STATIC_SRC := $(ASSETS_OK) $(wildcard book/_static_local/*)
+STALE      = $(shell find $(STATIC_SRC) -newer _build/html/objects.inv 2>/dev/null || echo x)
+
+book: $(STAMP) $(ASSETS_OK)
+	$(JB) build . --keep-going $(if $(STALE),--all)
+	@echo "The book is in _build/html: open _build/html/index.html"
+
+# --all rebuilds every page, so warnings from pages unchanged since the last build count too.
+book-strict: $(STAMP) $(ASSETS_OK)
+	$(JB) build . --all -W -n --keep-going
+	$(PY) tools/check_offline.py _build/html
