@@ -45,6 +45,13 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"call Module.__init__() in {type(self).__name__}.__init__ "
                                  "before assigning attributes")
+        # Re-assigning a registered name keeps its place (state_dict order is torch's).
+        if name in self._buffers and (value is None or isinstance(value, np.ndarray)):
+            self._buffers[name] = value
+            return
+        if name in self._parameters and (value is None or isinstance(value, Parameter)):
+            self._parameters[name] = value
+            return
         for store in (self._parameters, self._buffers, self._modules):
             store.pop(name, None)
         if isinstance(value, (Parameter, Module)):

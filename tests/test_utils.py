@@ -1,0 +1,63 @@
+"""dlbook.utils: seeding, device, Colab detection, parameter counts."""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+import dlbook.nn as nn
+import dlbook.random
+from dlbook.utils import get_device, in_colab, num_params, seed_everything
+
+
+def draws() -> dict[str, object]:
+    return {"python": [random.random() for _ in range(3)],
+            "numpy": np.random.rand(3).tolist(),
+            "dlbook": dlbook.random.default_generator().standard_normal(3).tolist(),
+            "dlbook_init": nn.Linear(3, 2).weight.data.tolist(),
+            "torch": torch.randn(3).tolist()}
+
+
+def test_seeding_twice_gives_identical_draws(monkeypatch):
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)  # restored afterwards
+    seed_everything(123)
+    first = draws()
+    seed_everything(123)
+    assert draws() == first
+    seed_everything(124)
+    other = draws()
+    assert all(other[k] != first[k] for k in first)
+
+
+def test_seed_everything_asks_torch_for_determinism(monkeypatch):
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    seed_everything(0)  # conftest restores torch's flags after this test
+    assert torch.are_deterministic_algorithms_enabled()
+    assert torch.is_deterministic_algorithms_warn_only_enabled()
+    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+
+
+def test_get_device_follows_torch():
+    assert get_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_in_colab(monkeypatch):
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    assert in_colab() is False
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20250101")
+    assert in_colab() is True
+
+
+def test_num_params_for_dlbook_and_torch():
+    ours = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10, bias=False))
+    theirs = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(),
+                                 torch.nn.Linear(32, 10, bias=False))
+    expected = 64 * 32 + 32 + 32 * 10
+    assert num_params(ours) == num_params(theirs) == expected
+    ours[0].bias.requires_grad = False
+    theirs[0].bias.requires_grad_(False)
+    assert num_params(ours, trainable_only=True) == expected - 32
+    assert num_params(theirs, trainable_only=True) == expected - 32
