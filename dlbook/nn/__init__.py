@@ -16,6 +16,7 @@ from dlbook.nn.activation import (
     Tanh,
 )
 from dlbook.nn.container import Sequential
+from dlbook.nn.conv import Conv2d, ConvTranspose2d
 from dlbook.nn.linear import Flatten, Identity, Linear
 from dlbook.nn.loss import (
     BCELoss,
@@ -27,8 +28,11 @@ from dlbook.nn.loss import (
 )
 from dlbook.nn.module import Module
 from dlbook.nn.parameter import Parameter
+from dlbook.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 
 __all__ = ["Flatten", "Identity", "Linear", "Module", "Parameter", "Sequential", "init"]
 __all__ += ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "PReLU", "ReLU", "Sigmoid", "SiLU",
             "Softmax", "Tanh", "functional"]
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Loss", "MSELoss", "NLLLoss"]
+__all__ += ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "Conv2d", "ConvTranspose2d",
+            "MaxPool2d"]
