@@ -2,7 +2,7 @@
 
 Nothing in this package imports torch.
 """
-from dlbook.nn import functional, init
+from dlbook.nn import functional, init, utils
 from dlbook.nn.activation import (
     ELU,
     GELU,
@@ -32,7 +32,7 @@ from dlbook.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, M
 
 __all__ = ["Flatten", "Identity", "Linear", "Module", "Parameter", "Sequential", "init"]
 __all__ += ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "PReLU", "ReLU", "Sigmoid", "SiLU",
-            "Softmax", "Tanh", "functional"]
+            "Softmax", "Tanh", "functional", "utils"]
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Loss", "MSELoss", "NLLLoss"]
 __all__ += ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "Conv2d", "ConvTranspose2d",
             "MaxPool2d"]

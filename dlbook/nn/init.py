@@ -38,6 +38,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
+        if param is not None and (isinstance(param, bool) or not isinstance(param, (int, float))):
+            raise ValueError(f"negative_slope {param} not a valid number")
         slope = 0.01 if param is None else param
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
@@ -46,15 +48,18 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def _fan(tensor: Parameter | np.ndarray, mode: str) -> int:
+    """fan_in or fan_out; at least 1, so that zero-element tensors reach the no-op fill."""
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    return fan_in if mode == "fan_in" else fan_out
+    return max(fan_in if mode == "fan_in" else fan_out, 1)
 
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     """Fill with U(a, b)."""
     arr = _array(tensor)
+    if arr.size == 0:  # as torch: initialising a zero-element tensor is a no-op
+        return tensor
     arr[...] = resolve(generator).uniform(a, b, size=arr.shape)
     return tensor
 
@@ -82,14 +87,14 @@ def ones_(tensor):
 def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
     """Glorot & Bengio (2010): U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    bound = gain * math.sqrt(6.0 / max(fan_in + fan_out, 1))
     return uniform_(tensor, -bound, bound, generator)
 
 
 def xavier_normal_(tensor, gain: float = 1.0, generator=None):
     """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / max(fan_in + fan_out, 1)), generator)
 
 
 def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in",
