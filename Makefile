@@ -29,6 +29,11 @@ test: $(STAMP)
 test-lib: $(STAMP)
 	$(PY) -m pytest tests -n $(JOBS) -q
 
+# Two notebooks run at a time on two cores: one BLAS/OpenMP thread each, so the kernels do
+# not oversubscribe the CPU (small matrix products slow down many times when they do).
+test-notebooks: export OPENBLAS_NUM_THREADS = 1
+test-notebooks: export OMP_NUM_THREADS = 1
+test-notebooks: export MKL_NUM_THREADS = 1
 test-notebooks: $(STAMP)
 	$(PY) -m pytest --nbval --nbval-sanitize-with nbval_sanitize.cfg -n $(JOBS) --dist loadfile \
 		-q book solutions
