@@ -1,0 +1,224 @@
+"""Chapter 2 exercises: a sigmoid that cannot overflow and its derivative, GELU's tanh
+approximation forward and backward, softmax's backward as a vector-Jacobian product, and the
+gradient norm of every layer of a deep network.
+
+Every reference here is derived independently of solutions/ch02_activations.ipynb and of
+``dlbook.nn``'s activations: values and gradients by torch (``torch.sigmoid``,
+``torch.nn.functional.gelu``, ``torch.softmax``, ``torch.nn.functional.cross_entropy``) and
+torch autograd, in the input's dtype.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dlbook.grading.compare import Mismatch
+from dlbook.grading.registry import Case, Question, register
+
+# -- ch02.stable_sigmoid ----------------------------------------------------------------------
+
+
+def _sigmoid_cases(suite: str) -> list[Case]:
+    extremes = np.array([-1000.0, -50.0, -1.0, 0.0, 1.0, 50.0, 1000.0])
+    if suite == "public":
+        rng = np.random.default_rng(21)
+        return [Case({"x": extremes}),
+                Case({"x": rng.normal(scale=5.0, size=(3, 4))}),
+                Case({"x": np.array([[-100.0, -20.0, 0.5, 20.0, 100.0]], dtype=np.float32)}),
+                Case({"x": rng.normal(scale=3.0, size=(2, 3, 2)).astype(np.float32)})]
+    if suite == "hidden":
+        rng = np.random.default_rng(121)
+        return [Case({"x": np.concatenate([extremes * 0.7, rng.normal(size=5)]).reshape(3, 4)}),
+                Case({"x": np.array([-800.0, 800.0])}),
+                Case({"x": rng.normal(scale=40.0, size=(1, 6)).astype(np.float32)})]
+    return []
+
+
+def _run_sigmoid(fn: Any, case: Case) -> Any:
+    # Underflow (exp(-1000) = 0) is harmless; overflow is what a stable sigmoid avoids.
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        try:
+            return fn(*case.args.values())
+        except FloatingPointError as err:
+            raise Mismatch(f"stable_sigmoid overflowed ({err}): exponentiate only "
+                           "non-positive numbers, e.g. exp(-|x|)") from None
+
+
+def _sigmoid_reference(x: np.ndarray) -> dict[str, np.ndarray]:
+    import torch
+
+    xt = torch.tensor(x, requires_grad=True)
+    y = torch.sigmoid(xt)
+    y.backward(torch.ones_like(y))
+    return {"y": y.detach().numpy(), "dydx": xt.grad.numpy()}
+
+
+register(Question(
+    id="ch02.stable_sigmoid",
+    points=2,
+    description="sigmoid(x) and its derivative elementwise, without overflow for any finite x.",
+    signature="stable_sigmoid(x) -> (y, dydx)",
+    outputs=("y", "dydx"),
+    cases=_sigmoid_cases,
+    reference=_sigmoid_reference,
+    runner=_run_sigmoid,
+    needs=("torch",),
+))
+
+# -- ch02.gelu_tanh ---------------------------------------------------------------------------
+
+
+def _gelu_cases(suite: str) -> list[Case]:
+    shapes = {"public": [((5,), np.float64), ((2, 3, 4), np.float64), ((1, 1), np.float64),
+                         ((4, 6), np.float32)],
+              "hidden": [((7, 2), np.float64), ((3,), np.float32)]}
+    rng = np.random.default_rng(22 if suite == "public" else 122)
+    return [Case({"x": (3.0 * rng.normal(size=shape)).astype(dtype),
+                  "grad_out": rng.normal(size=shape).astype(dtype)})
+            for shape, dtype in shapes.get(suite, [])]
+
+
+def _gelu_reference(x: np.ndarray, grad_out: np.ndarray) -> dict[str, np.ndarray]:
+    import torch
+
+    xt = torch.tensor(x, requires_grad=True)
+    out = torch.nn.functional.gelu(xt, approximate="tanh")
+    out.backward(torch.tensor(grad_out))
+    return {"out": out.detach().numpy(), "grad_x": xt.grad.numpy()}
+
+
+register(Question(
+    id="ch02.gelu_tanh",
+    points=3,
+    description="GELU with the tanh approximation: the output and the gradient of x.",
+    signature="gelu_tanh(x, grad_out) -> (out, grad_x)",
+    outputs=("out", "grad_x"),
+    cases=_gelu_cases,
+    reference=_gelu_reference,
+    needs=("torch",),
+))
+
+# -- ch02.softmax_backward --------------------------------------------------------------------
+
+
+def _softmax(z: np.ndarray, dim: int) -> np.ndarray:
+    e = np.exp(z - z.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+def _softmax_cases(suite: str) -> list[Case]:
+    specs = {"public": [((4, 5), 1, np.float64), ((1, 6), -1, np.float64),
+                        ((3, 4, 5), 1, np.float64), ((5, 3), 0, np.float64),
+                        ((2, 7), 1, np.float32)],
+             "hidden": [((6, 2), 1, np.float64), ((2, 3, 4), -1, np.float64),
+                        ((3, 8), 0, np.float32)]}
+    rng = np.random.default_rng(23 if suite == "public" else 123)
+    cases = []
+    for shape, dim, dtype in specs.get(suite, []):
+        y = _softmax(2.0 * rng.normal(size=shape), dim).astype(dtype)
+        cases.append(Case({"grad_out": rng.normal(size=shape).astype(dtype), "y": y,
+                           "dim": dim}))
+    return cases
+
+
+def _softmax_reference(grad_out: np.ndarray, y: np.ndarray, dim: int) -> dict[str, np.ndarray]:
+    import torch
+
+    # softmax(log y) = y (y sums to 1), and softmax's Jacobian depends on its output only.
+    xt = torch.log(torch.tensor(y)).requires_grad_(True)
+    torch.softmax(xt, dim=dim).backward(torch.tensor(grad_out))
+    return {"grad_x": xt.grad.numpy()}
+
+
+register(Question(
+    id="ch02.softmax_backward",
+    points=3,
+    description="The gradient of softmax's input from its output y and grad_out, along dim.",
+    signature="softmax_backward(grad_out, y, dim) -> grad_x",
+    outputs=("grad_x",),
+    cases=_softmax_cases,
+    reference=_softmax_reference,
+    needs=("torch",),
+))
+
+# -- ch02.layer_grad_norms --------------------------------------------------------------------
+
+
+def _grad_norm_cases(suite: str) -> list[Case]:
+    # (activation, depth, width, batch, in_features, classes)
+    specs = {"public": [("Sigmoid", 6, 8, 16, 5, 4), ("ReLU", 4, 10, 12, 6, 3),
+                        ("Tanh", 3, 7, 1, 4, 5)],
+             "hidden": [("Tanh", 5, 6, 9, 3, 4), ("ReLU", 2, 5, 20, 8, 2)]}
+    rng = np.random.default_rng(24 if suite == "public" else 124)
+    cases = []
+    for activation, depth, width, n, d, c in specs.get(suite, []):
+        y = rng.integers(0, c, size=n)
+        y[0] = c - 1  # every class up to c - 1 is possible: the network has c outputs
+        cases.append(Case({"X": rng.normal(size=(n, d)), "y": y,
+                           "activation": activation, "depth": depth, "width": width,
+                           "seed": int(rng.integers(1000))}))
+    return cases
+
+
+def _weights(X: np.ndarray, y: np.ndarray, depth: int, width: int,
+             seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Glorot-normal weights and small biases of ``depth`` hidden layers and the output."""
+    rng = np.random.default_rng(seed)
+    sizes = [X.shape[1]] + [width] * depth + [int(y.max()) + 1]
+    return [(rng.normal(scale=np.sqrt(2.0 / (fan_in + fan_out)), size=(fan_out, fan_in)),
+             rng.normal(scale=0.1, size=fan_out))
+            for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)]
+
+
+def _build_model(X: np.ndarray, y: np.ndarray, activation: str, depth: int, width: int,
+                seed: int) -> Any:
+    """The float64 ``dlbook.nn.Sequential`` the student's function is given.
+
+    dlbook's default generator is left as it was (building layers draws from it).
+    """
+    from dlbook import nn, random
+
+    state = random.default_generator().bit_generator.state
+    layers = []
+    for weight, bias in _weights(X, y, depth, width, seed):
+        linear = nn.Linear(weight.shape[1], weight.shape[0], dtype=np.float64)
+        linear.load_state_dict({"weight": weight, "bias": bias})
+        layers += [linear, getattr(nn, activation)()]
+    random.default_generator().bit_generator.state = state
+    return nn.Sequential(*layers[:-1])  # no activation after the output layer
+
+
+def _run_grad_norms(fn: Any, case: Case) -> Any:
+    a = case.args
+    model = _build_model(a["X"], a["y"], a["activation"], a["depth"], a["width"], a["seed"])
+    return fn(model, a["X"], a["y"])
+
+
+def _grad_norms_reference(X: np.ndarray, y: np.ndarray, activation: str, depth: int,
+                          width: int, seed: int) -> dict[str, np.ndarray]:
+    import torch
+
+    weights = [torch.tensor(w, requires_grad=True) for w, _ in _weights(X, y, depth, width, seed)]
+    biases = [torch.tensor(b) for _, b in _weights(X, y, depth, width, seed)]
+    act = getattr(torch.nn, activation)()
+    h = torch.tensor(X)
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        h = torch.nn.functional.linear(h, w, b)
+        if i < len(weights) - 1:
+            h = act(h)
+    torch.nn.functional.cross_entropy(h, torch.tensor(y)).backward()
+    return {"norms": np.array([float(torch.linalg.norm(w.grad)) for w in weights])}
+
+
+register(Question(
+    id="ch02.layer_grad_norms",
+    points=3,
+    description="The Frobenius norm of the mean cross-entropy's gradient of each Linear weight.",
+    signature="layer_grad_norms(model, X, y) -> norms",
+    outputs=("norms",),
+    cases=_grad_norm_cases,
+    reference=_grad_norms_reference,
+    runner=_run_grad_norms,
+    needs=("torch",),
+))
