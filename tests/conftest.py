@@ -8,6 +8,8 @@
   generator seeded per test, so inputs are random but reproducible.
 - ``to_torch(x, device, requires_grad=False)``: a torch tensor copy of a NumPy array.
 - ``torch_float64``: makes float64 torch's default dtype inside one test.
+- ``numeric_grad(f, x)``: central differences of a scalar function ``f()`` with respect to
+  the array ``x`` (perturbed in place and restored), importable as ``from conftest import``.
 - Every test runs with torch's global settings (default dtype, TF32 flags, deterministic
   algorithms) restored afterwards, so no test leaks them into another.
 """
@@ -70,3 +72,17 @@ def _torch_state() -> Iterator[None]:
     torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved[1:3]
     torch.use_deterministic_algorithms(saved[3], warn_only=saved[4])
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[5:]
+
+
+def numeric_grad(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central differences of the scalar function ``f()`` with respect to ``x``, in place."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        up = f()
+        x[i] = old - eps
+        down = f()
+        x[i] = old
+        grad[i] = (up - down) / (2 * eps)
+    return grad

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import numeric_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -96,18 +97,6 @@ def test_drawn_shapes_match_torch(shape, name, seed):
     assert_parity(dm, tm, x, rng.standard_normal(shape), "cpu", rtol=1e-10, atol=1e-12)
 
 
-def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of the scalar function ``f`` at ``x``."""
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        up = f()
-        x[i] = old - eps
-        down = f()
-        x[i] = old
-        grad[i] = (up - down) / (2 * eps)
-    return grad
 
 
 @pytest.mark.parametrize(("name", "kwargs"), CASES, ids=IDS)

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import numeric_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -276,17 +277,6 @@ def test_float32_matches_torch(name, reduction):
     assert_close(got, want, rtol=2e-5, atol=1e-6)
 
 
-def numeric_grad(f, x, eps=1e-6):
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        up = f()
-        x[i] = old - eps
-        down = f()
-        x[i] = old
-        grad[i] = (up - down) / (2 * eps)
-    return grad
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
