@@ -1,15 +1,15 @@
 """Shared test fixtures. Keep this file small.
 
 - ``DEVICES``: ``["cpu"]``, plus ``"cuda"`` when torch sees a GPU. Parametrize with it
-  (``@pytest.mark.parametrize("device", DEVICES)``, importable as ``from conftest import
-  DEVICES``) or just ask for the ``device`` fixture, which runs the test once per device
+  or just ask for the ``device`` fixture, which runs the test once per device
   (session-scoped, so it also works with hypothesis's ``@given``).
 - ``randn``: ``randn(*shape, dtype=np.float64)`` draws standard-normal NumPy arrays from a
   generator seeded per test, so inputs are random but reproducible.
 - ``to_torch(x, device, requires_grad=False)``: a torch tensor copy of a NumPy array.
 - ``torch_float64``: makes float64 torch's default dtype inside one test.
-- ``numeric_grad(f, x)``: central differences of a scalar function ``f()`` with respect to
-  the array ``x`` (perturbed in place and restored), importable as ``from conftest import``.
+- Do not ``from conftest import ...``: with several conftest.py files (tests/optim/ has one)
+  the name ``conftest`` can resolve to the wrong one. Shared plain helpers live in modules
+  with their own names, e.g. ``from finite_diff import numeric_grad``.
 - Every test runs with torch's global settings (default dtype, TF32 flags, deterministic
   algorithms) restored afterwards, so no test leaks them into another.
 """
@@ -73,16 +73,3 @@ def _torch_state() -> Iterator[None]:
     torch.use_deterministic_algorithms(saved[3], warn_only=saved[4])
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[5:]
 
-
-def numeric_grad(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of the scalar function ``f()`` with respect to ``x``, in place."""
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        up = f()
-        x[i] = old - eps
-        down = f()
-        x[i] = old
-        grad[i] = (up - down) / (2 * eps)
-    return grad

@@ -17,6 +17,8 @@ from dlbook.nn.activation import (
 )
 from dlbook.nn.container import Sequential
 from dlbook.nn.conv import Conv2d, ConvTranspose2d
+from dlbook.nn.dropout import Dropout, Dropout2d
+from dlbook.nn.embedding import Embedding
 from dlbook.nn.linear import Flatten, Identity, Linear
 from dlbook.nn.loss import (
     BCELoss,
@@ -27,8 +29,10 @@ from dlbook.nn.loss import (
     NLLLoss,
 )
 from dlbook.nn.module import Module
+from dlbook.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from dlbook.nn.parameter import Parameter
 from dlbook.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from dlbook.nn.regularization import Penalty, l1_penalty, l2_penalty
 
 __all__ = ["Flatten", "Identity", "Linear", "Module", "Parameter", "Sequential", "init"]
 __all__ += ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "PReLU", "ReLU", "Sigmoid", "SiLU",
@@ -36,3 +40,5 @@ __all__ += ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "PReLU", "ReLU", "Sigmoid"
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Loss", "MSELoss", "NLLLoss"]
 __all__ += ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "Conv2d", "ConvTranspose2d",
             "MaxPool2d"]
+__all__ += ["BatchNorm1d", "BatchNorm2d", "Dropout", "Dropout2d", "Embedding", "GroupNorm",
+            "LayerNorm", "Penalty", "l1_penalty", "l2_penalty"]

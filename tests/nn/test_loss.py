@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import numeric_grad
+from finite_diff import numeric_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
