@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from finite_diff import numeric_grad
 
 from dlbook import grading
 from dlbook.grading import check, evaluate, summary
@@ -200,17 +201,6 @@ def test_cases_include_a_batch_of_one_and_odd_shapes(qid):
     assert [c.describe() for c in cases] == [c.describe() for c in get(qid).cases("public")]
 
 
-def numerical_grad(f, a: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    grad = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + eps
-        up = f()
-        a[i] = old - eps
-        down = f()
-        a[i] = old
-        grad[i] = (up - down) / (2 * eps)
-    return grad
 
 
 def test_mlp_reference_matches_central_differences():
@@ -226,7 +216,7 @@ def test_mlp_reference_matches_central_differences():
 
     ref = q.reference(*case.args.values())
     for name in ("W1", "b1", "W2", "b2"):
-        np.testing.assert_allclose(ref[name], numerical_grad(loss, a[name]), atol=1e-7)
+        np.testing.assert_allclose(ref[name], numeric_grad(loss, a[name]), atol=1e-7)
 
 
 def test_perceptron_reference_separates_the_separable_case():

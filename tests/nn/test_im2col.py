@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as tF
+from finite_diff import numeric_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -124,18 +125,6 @@ def test_conv2d_functions_match_torch_float64(cfg):
     np.testing.assert_array_equal(g, g0)
 
 
-def numeric_grad(f, a, eps=1e-6):
-    """Central differences of the scalar f() with respect to every entry of a (in place)."""
-    grad = np.zeros_like(a)
-    for idx in np.ndindex(a.shape):
-        old = a[idx]
-        a[idx] = old + eps
-        up = f()
-        a[idx] = old - eps
-        down = f()
-        a[idx] = old
-        grad[idx] = (up - down) / (2 * eps)
-    return grad
 
 
 @pytest.mark.parametrize("kw", [
