@@ -7,15 +7,10 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib
-import socket
-import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import dlbook
+from dlbook import doctor
 
 # -- dlbook exercises build -------------------------------------------------------------------
 
@@ -43,129 +38,6 @@ def _exercises_build(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- dlbook doctor ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One line of ``dlbook doctor``: ``ok``, ``warn`` (works, but ...) or ``problem``."""
-
-    status: str
-    what: str
-    fix: str = ""
-
-
-def _version(module: str) -> str | None:
-    """``module.__version__``, or None if it cannot be imported."""
-    try:
-        return getattr(importlib.import_module(module), "__version__", "installed")
-    except Exception:  # a broken install counts as missing
-        return None
-
-
-def _check_python() -> list[Finding]:
-    # dlbook installs only on Python >= 3.10 (pyproject), so this line is for the record.
-    return [Finding("ok", f"Python {'.'.join(map(str, sys.version_info[:3]))}")]
-
-
-def _check_libraries() -> list[Finding]:
-    found = []
-    for module, name, need, fix in [
-        ("numpy", "numpy", "problem", "pip install numpy"),
-        ("torch", "torch", "problem", "pip install torch (the CPU build is enough)"),
-        ("jupyter_core", "jupyter", "problem", "pip install -r requirements-dev.txt"),
-        ("ipykernel", "ipykernel", "problem", "pip install -r requirements-dev.txt"),
-        ("jupyter_book", "jupyter-book", "warn",
-         "pip install -r requirements-dev.txt (needed only for `make book`)"),
-    ]:
-        version = _version(module)
-        found.append(Finding("ok", f"{name} {version}") if version
-                     else Finding(need, f"{name} is not installed", fix))
-    return found
-
-
-def _check_cuda() -> list[Finding]:
-    try:
-        import torch
-    except ImportError:
-        return []  # reported with the libraries
-    if torch.cuda.is_available():
-        return [Finding("ok", f"CUDA: {torch.cuda.get_device_name(0)} (parity tests run on it)")]
-    return [Finding("ok", "CUDA: not available; everything runs on the CPU (that is fine)")]
-
-
-def _check_kernel() -> list[Finding]:
-    fix = ("register this environment as the notebook kernel: "
-           f"{sys.executable} -m ipykernel install --user --name python3")
-    try:
-        from jupyter_client.kernelspec import KernelSpecManager
-
-        python = KernelSpecManager().get_kernel_spec("python3").argv[0]
-    except Exception:
-        return [Finding("problem", "no Jupyter kernel named python3", fix)]
-    probe = "import dlbook, os; print(os.path.dirname(dlbook.__file__))"
-    try:
-        run = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired):
-        return [Finding("problem", f"the python3 kernel's interpreter {python} does not run", fix)]
-    if run.returncode != 0:
-        return [Finding("problem", "the python3 Jupyter kernel cannot import dlbook",
-                        f"pip install -e . with {python}, or {fix}")]
-    here = dlbook.__path__[0]
-    if run.stdout.strip() != here:
-        return [Finding("warn", f"the kernel imports dlbook from {run.stdout.strip()}, "
-                                f"this command from {here}", fix)]
-    return [Finding("ok", "the python3 Jupyter kernel imports this dlbook")]
-
-
-@contextlib.contextmanager
-def _no_network() -> Iterator[None]:
-    """Any attempt to open a connection fails: what loads inside is proved offline."""
-    def refuse(*args, **kwargs):
-        raise OSError("network access attempted (dlbook must load data offline)")
-
-    saved = socket.socket.connect, socket.create_connection
-    socket.socket.connect, socket.create_connection = refuse, refuse
-    try:
-        yield
-    finally:
-        socket.socket.connect, socket.create_connection = saved
-
-
-def _check_data() -> list[Finding]:
-    try:
-        with _no_network():
-            from dlbook.data import load_digits_split
-
-            data = load_digits_split(seed=0)
-    except Exception as err:
-        fix = ("pip install scikit-learn (it ships the digits)" if "sklearn" in str(err)
-               else "reinstall dlbook: pip install -e .")
-        return [Finding("problem", f"the digits do not load offline ({type(err).__name__}: "
-                                   f"{err})", fix)]
-    n = len(data.X_train) + len(data.X_val) + len(data.X_test)
-    return [Finding("ok", f"datasets load offline (digits: {n} images)")]
-
-
-DOCTOR_CHECKS: tuple[Callable[[], list[Finding]], ...] = (
-    _check_python, _check_libraries, _check_cuda, _check_kernel, _check_data)
-
-
-def _doctor(args: argparse.Namespace) -> int:
-    print(f"dlbook {dlbook.__version__} doctor")
-    problems = 0
-    for check in DOCTOR_CHECKS:
-        for finding in check():
-            label = {"ok": "ok", "warn": "warning", "problem": "PROBLEM"}[finding.status]
-            print(f"  {label:<8} {finding.what}")
-            if finding.fix:
-                print(f"  {'':<8} fix: {finding.fix}")
-            problems += finding.status == "problem"
-    print("no problems found" if not problems else
-          f"{problems} problem{'s' * (problems != 1)} found")
-    return 1 if problems else 0
-
-
 # -- the parser -------------------------------------------------------------------------------
 
 
@@ -186,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--root", default=".", help="the repository root (default: .)")
     build.set_defaults(func=_exercises_build)
 
-    doctor = commands.add_parser("doctor", help="check this machine is ready for the book")
-    doctor.set_defaults(func=_doctor)
+    doctor_cmd = commands.add_parser("doctor", help="check this machine is ready for the book")
+    doctor_cmd.set_defaults(func=doctor.run)
     return parser
 
 

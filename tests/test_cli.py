@@ -11,7 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 import dlbook
-from dlbook import cli
+from dlbook import cli, doctor
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,10 +69,10 @@ def test_repository_in_sync_via_cli():
 
 
 def test_doctor_reports_each_problem_with_its_fix(monkeypatch, capsys):
-    checks = (lambda: [cli.Finding("ok", "all good")],
-              lambda: [cli.Finding("problem", "torch is not installed", "pip install torch"),
-                       cli.Finding("warn", "jupyter-book is not installed", "pip install x")])
-    monkeypatch.setattr(cli, "DOCTOR_CHECKS", checks)
+    checks = (lambda: [doctor.Finding("ok", "all good")],
+              lambda: [doctor.Finding("problem", "torch is not installed", "pip install torch"),
+                       doctor.Finding("warn", "jupyter-book is not installed", "pip install x")])
+    monkeypatch.setattr(doctor, "DOCTOR_CHECKS", checks)
     assert cli.main(["doctor"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[1:] == ["  ok       all good",
@@ -81,13 +81,13 @@ def test_doctor_reports_each_problem_with_its_fix(monkeypatch, capsys):
                        "  warning  jupyter-book is not installed",
                        "           fix: pip install x",
                        "1 problem found"]
-    monkeypatch.setattr(cli, "DOCTOR_CHECKS", checks[:1])
+    monkeypatch.setattr(doctor, "DOCTOR_CHECKS", checks[:1])
     assert cli.main(["doctor"]) == 0
     assert capsys.readouterr().out.endswith("no problems found\n")
 
 
 def test_doctor_checks_in_this_environment():
-    found = cli._check_python() + cli._check_libraries() + cli._check_cuda()
+    found = doctor._check_python() + doctor._check_libraries() + doctor._check_cuda()
     assert [f.what.split()[0] for f in found[:4]] == ["Python", "numpy", "torch", "jupyter"]
     assert all(f.status == "ok" for f in found[:4])
     assert found[-1].what.startswith("CUDA: ")
@@ -95,6 +95,6 @@ def test_doctor_checks_in_this_environment():
 
 def test_no_network_blocks_connections_then_restores():
     saved = socket.create_connection, socket.socket.connect
-    with cli._no_network(), pytest.raises(OSError, match="network access attempted"):
+    with doctor._no_network(), pytest.raises(OSError, match="network access attempted"):
         socket.create_connection(("127.0.0.1", 9))
     assert (socket.create_connection, socket.socket.connect) == saved
