@@ -2,6 +2,7 @@
 
     dlbook exercises build [--check]   write exercises/ from solutions/ (or check it is in sync)
     dlbook doctor                      is this machine ready for the book? each problem + its fix
+    dlbook bench [--quick]             time dlbook.nn against torch.nn (benchmarks/results.md)
     dlbook --version
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 
 import dlbook
 from dlbook import doctor
+from dlbook.bench import command as bench_command
 
 # -- dlbook exercises build -------------------------------------------------------------------
 
@@ -60,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor_cmd = commands.add_parser("doctor", help="check this machine is ready for the book")
     doctor_cmd.set_defaults(func=doctor.run)
+
+    bench_command.add_parser(commands)
     return parser
 
 

@@ -1,0 +1,50 @@
+"""``dlbook bench [--quick] [--filter PATTERN] [--threads N] [--out DIR]``."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(commands: Any) -> None:
+    """Register ``bench`` on the ``dlbook`` command's subparsers."""
+    bench = commands.add_parser(
+        "bench", help="time dlbook.nn against torch.nn on this machine (ratios NumPy/torch)")
+    bench.add_argument("--quick", action="store_true",
+                       help="largest batch only, 3 short repeats (under a minute)")
+    bench.add_argument("--filter", metavar="PATTERN",
+                       help="only cases whose name contains PATTERN (or matches the glob)")
+    bench.add_argument("--dtype", choices=("float32", "float64"), action="append",
+                       help="repeat to choose several (default: both)")
+    bench.add_argument("--threads", type=int, default=1,
+                       help="threads for NumPy's BLAS and for torch (default: 1)")
+    bench.add_argument("--repeats", type=int, help="interleaved repeats per case")
+    bench.add_argument("--out", type=Path, default=Path("benchmarks"),
+                       help="where results.json, results.md, ratios.png go (default: benchmarks)")
+    bench.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dlbook.bench import report
+    from dlbook.bench.cases import select
+    from dlbook.bench.timing import fixed_threads, run_cases
+
+    try:
+        cases = select(args.filter)
+    except ValueError as err:
+        print(f"error: {err}")
+        return 2
+    if args.threads < 1:
+        print("error: --threads must be at least 1")
+        return 2
+    repeats = args.repeats or (3 if args.quick else 7)
+    with fixed_threads(args.threads) as threads:
+        results = run_cases(cases, dtypes=args.dtype or ("float32", "float64"), repeats=repeats,
+                            min_time=0.01 if args.quick else 0.05, quick=args.quick)
+    setup = threads | {"machine": report.machine_info(), "repeats": repeats,
+                       "quick": args.quick}
+    table = report.markdown_table(results, setup)
+    print(table)
+    for path in report.write_outputs(results, setup, args.out):
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,98 @@
+"""Benchmark outputs: ``results.json``, a markdown table the book includes, a plot of ratios."""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dlbook.bench.timing import BenchResult
+
+
+def machine_info() -> dict[str, Any]:
+    """What the numbers were measured on: CPU, cores, library versions."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "numpy": np.__version__, "torch": torch.__version__,
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "date": datetime.date.today().isoformat()}
+
+
+def markdown_table(results: Sequence[BenchResult], setup: dict[str, Any]) -> str:
+    """The results as a markdown table, with the machine and thread settings above it."""
+    blas = ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']})"
+                     for b in setup.get("blas", [])) or "unknown"
+    lines = [f"Measured on {setup['machine']['cpu']} ({setup['machine']['cores']} cores), "
+             f"{setup['threads']} thread(s) for NumPy's BLAS ({blas}) and for torch "
+             f"{setup['machine']['torch']}, on {setup['machine']['date']}. "
+             "Median of interleaved repeats; ratio = NumPy time / torch time.", ""]
+    cuda = any(r.torch_cuda_s is not None for r in results)
+    head = "| case | dtype | batch | NumPy (ms) | torch CPU (ms) | ratio | target | met |"
+    lines += [head + (" torch CUDA (ms) |" if cuda else ""),
+              "|---|---|---:|---:|---:|---:|---:|:---:|" + ("---:|" if cuda else "")]
+    for r in results:
+        row = (f"| {r.case} | {r.dtype} | {r.batch} | {r.numpy_s * 1e3:.3g} | "
+               f"{r.torch_s * 1e3:.3g} | {r.ratio:.2f} | {r.target:.1f} | "
+               f"{'yes' if r.met else '**no**'} |")
+        if cuda:
+            row += f" {r.torch_cuda_s * 1e3:.3g} |" if r.torch_cuda_s is not None else " |"
+        lines.append(row)
+    met = sum(r.met for r in results)
+    lines += ["", f"{met} of {len(results)} cases meet their target."]
+    return "\n".join(lines) + "\n"
+
+
+def plot_ratios(results: Sequence[BenchResult], path: Path) -> None:
+    """Horizontal bars of the ratios (log scale) with each case's target marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r.case} · {r.dtype} · N={r.batch}" for r in results]
+    ratios = np.array([r.ratio for r in results])
+    fig, ax = plt.subplots(figsize=(8, 0.22 * len(results) + 1.2), dpi=80)
+    y = np.arange(len(results))
+    ax.barh(y, ratios, color=["tab:green" if r.met else "tab:red" for r in results])
+    ax.scatter([r.target for r in results], y, marker="|", s=200, color="black",
+               label="target")
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="grey", lw=0.8)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("NumPy time / torch time (lower is better)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_outputs(results: Sequence[BenchResult], setup: dict[str, Any], out_dir: Path
+                  ) -> list[Path]:
+    """Write results.json, results.md and ratios.png into ``out_dir``; return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path, png_path = (out_dir / n for n in
+                                    ("results.json", "results.md", "ratios.png"))
+    _write_atomic(json_path, json.dumps(
+        {"setup": setup, "results": [r.as_dict() for r in results]}, indent=1) + "\n")
+    _write_atomic(md_path, markdown_table(results, setup))
+    plot_ratios(results, png_path)
+    return [json_path, md_path, png_path]
