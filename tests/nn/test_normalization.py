@@ -49,7 +49,9 @@ def float32_scale(ours):
     small result. (In such cases dlbook is the closer of the two to the float64 answer.)
     """
     weight = ours.weight.data if ours.weight is not None else np.ones(1)
-    return float(np.max(ours.saved.cache.inv_std)) * max(1.0, float(np.max(np.abs(weight))))
+    saved = ours.saved
+    inv_std = saved.inv_std if hasattr(saved, "inv_std") else saved.cache.inv_std
+    return float(np.max(inv_std)) * max(1.0, float(np.max(np.abs(weight))))
 
 
 def run_steps(ours, theirs, xs, modes, dtype, device, seed=0):
