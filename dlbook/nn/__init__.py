@@ -33,6 +33,8 @@ from dlbook.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNo
 from dlbook.nn.parameter import Parameter
 from dlbook.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from dlbook.nn.regularization import Penalty, l1_penalty, l2_penalty
+from dlbook.nn.rnn import GRU, LSTM, RNN
+from dlbook.nn.rnn_cells import GRUCell, LSTMCell, RNNCell
 
 __all__ = ["Flatten", "Identity", "Linear", "Module", "Parameter", "Sequential", "init"]
 __all__ += ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "PReLU", "ReLU", "Sigmoid", "SiLU",
@@ -42,3 +44,4 @@ __all__ += ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "Conv2d", "Co
             "MaxPool2d"]
 __all__ += ["BatchNorm1d", "BatchNorm2d", "Dropout", "Dropout2d", "Embedding", "GroupNorm",
             "LayerNorm", "Penalty", "l1_penalty", "l2_penalty"]
+__all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
