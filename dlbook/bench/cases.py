@@ -157,6 +157,35 @@ def _batchnorm(dtype: np.dtype, batch: int, device: str) -> Pair:
                       dtype, device)
 
 
+def _recurrent(name: str, input_size: int = 32, hidden_size: int = 64, steps: int = 20
+               ) -> Callable[[np.dtype, int, str], Pair]:
+    """Forward and backward of ``nn.LSTM``/``nn.GRU`` through ``steps`` time steps."""
+    def build(dtype: np.dtype, batch: int, device: str) -> Pair:
+        import torch
+
+        ours = getattr(nn, name)(input_size, hidden_size)
+        theirs = getattr(torch.nn, name)(input_size, hidden_size).to(
+            device=device, dtype=_torch_dtype(dtype))
+        ours.load_state_dict(theirs.state_dict())
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((steps, batch, input_size)).astype(dtype)
+        grad_out = rng.standard_normal((steps, batch, hidden_size)).astype(dtype)
+        x_t = torch.tensor(x, device=device, requires_grad=True)
+        grad_t = torch.tensor(grad_out, device=device)
+
+        def numpy_step() -> np.ndarray:
+            ours(x)
+            return ours.backward(grad_out)
+
+        def torch_step() -> Any:
+            x_t.grad = None
+            theirs(x_t)[0].backward(grad_t)
+            return x_t.grad
+
+        return Pair(numpy_step, torch_step)
+    return build
+
+
 CASES: tuple[BenchCase, ...] = (
     BenchCase("MLP training step 64-128-128-10", "mlp", _mlp),
     BenchCase("Conv2d LeNet 6->16 5x5 on 14x14", "conv", _conv(6, 16, 5, 14)),
@@ -165,6 +194,8 @@ CASES: tuple[BenchCase, ...] = (
               _conv(32, 32, 3, 16, padding=1, groups=32)),
     BenchCase("MaxPool2d 2x2 on 16x16x16", "pool", _maxpool),
     BenchCase("BatchNorm2d 32 on 16x16 (train)", "norm", _batchnorm),
+    BenchCase("LSTM 32->64, 20 steps", "lstm", _recurrent("LSTM")),
+    BenchCase("GRU 32->64, 20 steps", "gru", _recurrent("GRU")),
 )
 
 
