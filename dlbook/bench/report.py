@@ -30,27 +30,41 @@ def machine_info() -> dict[str, Any]:
             "date": datetime.date.today().isoformat()}
 
 
+def _cell(result: BenchResult | None) -> tuple[str, str]:
+    """``("NumPy / torch ms", "ratio")`` for one table cell pair; a miss is bold and marked."""
+    if result is None:
+        return "", ""
+    times = f"{result.numpy_s * 1e3:.3g} / {result.torch_s * 1e3:.3g}"
+    ratio = f"{result.ratio:.2f}" if result.met else f"**{result.ratio:.2f}** ✗"
+    return times, ratio
+
+
 def markdown_table(results: Sequence[BenchResult], setup: dict[str, Any]) -> str:
-    """The results as a markdown table, with the machine and thread settings above it."""
+    """One row per case and batch size, float32 and float64 side by side, the setup above."""
     blas = ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']})"
                      for b in setup.get("blas", [])) or "unknown"
+    targets = sorted({(r.dtype, r.kind, r.target) for r in results})
+    target_text = "; ".join(f"{kind} {dtype} {target:g}x" for dtype, kind, target in targets
+                            if target != 1.0) or "none above 1x"
     lines = [f"Measured on {setup['machine']['cpu']} ({setup['machine']['cores']} cores), "
              f"{setup['threads']} thread(s) for NumPy's BLAS ({blas}) and for torch "
-             f"{setup['machine']['torch']}, on {setup['machine']['date']}. "
-             "Median of interleaved repeats; ratio = NumPy time / torch time.", ""]
+             f"{setup['machine']['torch']}, on {setup['machine']['date']}. Median of "
+             "interleaved repeats; ratio = NumPy time / torch time; target 1x except "
+             f"{target_text}; ✗ marks a miss.", ""]
+    by_key = {(r.case, r.batch, r.dtype): r for r in results}
+    rows = list(dict.fromkeys((r.case, r.batch) for r in results))
     cuda = any(r.torch_cuda_s is not None for r in results)
-    head = "| case | dtype | batch | NumPy (ms) | torch CPU (ms) | ratio | target | met |"
-    lines += [head + (" torch CUDA (ms) |" if cuda else ""),
-              "|---|---|---:|---:|---:|---:|---:|:---:|" + ("---:|" if cuda else "")]
-    for r in results:
-        row = (f"| {r.case} | {r.dtype} | {r.batch} | {r.numpy_s * 1e3:.3g} | "
-               f"{r.torch_s * 1e3:.3g} | {r.ratio:.2f} | {r.target:.1f} | "
-               f"{'yes' if r.met else '**no**'} |")
+    lines += ["| case | batch | float32 ms (NumPy / torch) | ratio | float64 ms (NumPy / torch) "
+              "| ratio |" + (" torch CUDA float32 ms |" if cuda else ""),
+              "|---|---:|---:|---:|---:|---:|" + ("---:|" if cuda else "")]
+    for case, batch in rows:
+        f32, f64 = by_key.get((case, batch, "float32")), by_key.get((case, batch, "float64"))
+        row = f"| {case} | {batch} | " + " | ".join(_cell(f32) + _cell(f64)) + " |"
         if cuda:
-            row += f" {r.torch_cuda_s * 1e3:.3g} |" if r.torch_cuda_s is not None else " |"
+            row += f" {f32.torch_cuda_s * 1e3:.3g} |" if f32 and f32.torch_cuda_s else " |"
         lines.append(row)
     met = sum(r.met for r in results)
-    lines += ["", f"{met} of {len(results)} cases meet their target."]
+    lines += ["", f"{met} of {len(results)} measurements meet their target."]
     return "\n".join(lines) + "\n"
 
 

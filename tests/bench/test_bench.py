@@ -63,8 +63,8 @@ def test_select_filters_and_explains_an_unknown_pattern():
         select("no such layer")
 
 
-def _result(ratio: float, target: float = 1.0) -> BenchResult:
-    return BenchResult("Linear", "mlp", "float32", 64, numpy_s=ratio * 1e-3, torch_s=1e-3,
+def _result(ratio: float, target: float = 1.0, dtype: str = "float32") -> BenchResult:
+    return BenchResult("Linear", "mlp", dtype, 64, numpy_s=ratio * 1e-3, torch_s=1e-3,
                        target=target)
 
 
@@ -76,16 +76,16 @@ def test_result_ratio_and_verdict():
 def test_outputs_are_written(tmp_path):
     setup = {"threads": 1, "blas": [], "machine": {"cpu": "x", "cores": 2, "torch": "2",
                                                    "date": "2026-01-01"}}
-    results = [_result(0.5), _result(3.0)]
+    results = [_result(0.5), _result(3.0, dtype="float64")]
     paths = write_outputs(results, setup, tmp_path)
     assert sorted(p.name for p in paths) == ["ratios.png", "results.json", "results.md"]
     data = json.loads((tmp_path / "results.json").read_text())
     assert [r["met"] for r in data["results"]] == [True, False]
     table = (tmp_path / "results.md").read_text()
-    assert "| **no** |" in table and "1 of 2 cases meet their target." in table
+    assert "**3.00** ✗" in table and "1 of 2 measurements meet their target." in table
     assert (tmp_path / "ratios.png").stat().st_size > 1000
     assert not list(tmp_path.glob("*.tmp"))
-    assert markdown_table(results, setup).count("\n| Linear") == 2
+    assert markdown_table(results, setup).count("\n| Linear") == 1  # one row per case, batch
 
 
 def test_cli_quick_run_writes_the_table(tmp_path, capsys):
