@@ -15,7 +15,8 @@ from dlbook.nn.activation import (
     Softmax,
     Tanh,
 )
-from dlbook.nn.container import Sequential
+from dlbook.nn.attention import MultiheadAttention
+from dlbook.nn.container import ModuleList, Sequential
 from dlbook.nn.conv import Conv2d, ConvTranspose2d
 from dlbook.nn.dropout import Dropout, Dropout2d
 from dlbook.nn.embedding import Embedding
@@ -35,6 +36,12 @@ from dlbook.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, M
 from dlbook.nn.regularization import Penalty, l1_penalty, l2_penalty
 from dlbook.nn.rnn import GRU, LSTM, RNN
 from dlbook.nn.rnn_cells import GRUCell, LSTMCell, RNNCell
+from dlbook.nn.transformer import (
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = ["Flatten", "Identity", "Linear", "Module", "Parameter", "Sequential", "init"]
 __all__ += ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "PReLU", "ReLU", "Sigmoid", "SiLU",
@@ -45,3 +52,5 @@ __all__ += ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "Conv2d", "Co
 __all__ += ["BatchNorm1d", "BatchNorm2d", "Dropout", "Dropout2d", "Embedding", "GroupNorm",
             "LayerNorm", "Penalty", "l1_penalty", "l2_penalty"]
 __all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
+__all__ += ["ModuleList", "MultiheadAttention", "TransformerDecoder", "TransformerDecoderLayer",
+            "TransformerEncoder", "TransformerEncoderLayer"]

@@ -53,3 +53,31 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
+
+
+class ModuleList(Module):
+    """A list of modules, registered as ``"0"``, ``"1"``, ... (torch's ``nn.ModuleList``).
+
+    It holds modules so their parameters are found and named; it has no forward of its own:
+    the owner decides how to call them (and calls their backward passes in reverse).
+    """
+
+    def __init__(self, modules: list[Module] | tuple[Module, ...] = ()) -> None:
+        super().__init__()
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module) -> ModuleList:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: got a {type(module).__name__}, not a dlbook.nn.Module")
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def __getitem__(self, index: int) -> Module:
+        return list(self._modules.values())[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())

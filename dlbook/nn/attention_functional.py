@@ -1,0 +1,111 @@
+r"""Scaled dot-product attention as pure functions: forward, hand-derived backward, masks.
+
+For queries :math:`Q` ``(..., L, d)``, keys :math:`K` ``(..., S, d)`` and values :math:`V`
+``(..., S, d_v)`` (Vaswani et al. 2017):
+
+.. math::
+    A = \alpha\, Q K^\top + M, \qquad P = \operatorname{softmax}(A), \qquad O = P V,
+
+with :math:`\alpha = 1/\sqrt d` and an additive mask :math:`M` (0 where attending is allowed,
+:math:`-\infty` where it is not). With :math:`G = \partial L/\partial O`, the backward pass is
+two matrix products and the softmax Jacobian applied row by row:
+
+.. math::
+    \frac{\partial L}{\partial V} = P^\top G, \quad
+    \frac{\partial L}{\partial P} = G V^\top, \quad
+    \frac{\partial L}{\partial A} = P \odot \Big(\frac{\partial L}{\partial P}
+        - \textstyle\sum_s \frac{\partial L}{\partial P} \odot P\Big), \quad
+    \frac{\partial L}{\partial Q} = \alpha \frac{\partial L}{\partial A} K, \quad
+    \frac{\partial L}{\partial K} = \alpha \Big(\frac{\partial L}{\partial A}\Big)^\top Q.
+
+With dropout on the weights, :math:`O = \tilde P V` with :math:`\tilde P = P \odot D` for a
+scaled Bernoulli mask :math:`D`, and :math:`\partial L/\partial P = (G V^\top) \odot D`.
+A row whose keys are all masked has no valid softmax: it gives NaN, as in torch.
+
+Reference:
+    A. Vaswani et al., "Attention Is All You Need", NeurIPS 2017.
+    https://arxiv.org/abs/1706.03762
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dlbook.random import resolve
+
+
+@dataclass(frozen=True)
+class AttentionCache:
+    """What :func:`attention_backward` needs from the forward pass."""
+
+    q: np.ndarray
+    k: np.ndarray
+    v: np.ndarray
+    weights: np.ndarray  # P, the softmax, (..., L, S)
+    keep: np.ndarray | None  # D, the scaled dropout mask, or None without dropout
+    scale: float
+
+
+def additive_mask(mask: np.ndarray | None, dtype: np.dtype, who: str = "attention"
+                  ) -> np.ndarray | None:
+    """A boolean mask (True = *not* allowed, torch's convention) as 0 / -inf; floats as given."""
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.dtype == np.bool_:
+        return np.where(mask, -np.inf, 0.0).astype(dtype)
+    if not np.issubdtype(mask.dtype, np.floating):
+        raise TypeError(f"{who}: a mask must be boolean or floating, got {mask.dtype}")
+    return mask.astype(dtype, copy=False)
+
+
+def causal_mask(size: int, dtype: np.dtype = np.float32) -> np.ndarray:
+    """``(size, size)`` additive mask: position ``i`` may attend to ``j <= i`` only."""
+    return np.triu(np.full((size, size), -np.inf, dtype=dtype), k=1)
+
+
+def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                      mask: np.ndarray | None = None, scale: float | None = None,
+                      dropout_p: float = 0.0, generator: np.random.Generator | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, AttentionCache]:
+    """``(out, weights, cache)``: ``out = dropout(softmax(scale q kᵀ + mask)) v``.
+
+    Shapes: ``q (..., L, d)``, ``k (..., S, d)``, ``v (..., S, d_v)``, ``mask`` additive and
+    broadcastable to ``(..., L, S)``; ``out (..., L, d_v)``; ``weights (..., L, S)`` are the
+    weights ``v`` was averaged with (after dropout, as torch returns them).
+    """
+    scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else scale
+    scores = (q * np.asarray(scale, dtype=q.dtype)) @ np.swapaxes(k, -1, -2)
+    if mask is not None:
+        scores = scores + mask
+    with np.errstate(invalid="ignore"):  # an all-masked row is NaN, as in torch
+        scores = scores - np.max(scores, axis=-1, keepdims=True)
+        weights = np.exp(scores, out=scores)
+        weights /= np.sum(weights, axis=-1, keepdims=True)
+    keep = None
+    if dropout_p > 0.0:
+        draw = resolve(generator).random(weights.shape) >= dropout_p
+        keep = (draw * (0.0 if dropout_p == 1.0 else 1.0 / (1.0 - dropout_p))).astype(q.dtype)
+    used = weights if keep is None else weights * keep
+    return used @ v, used, AttentionCache(q, k, v, weights, keep, scale)
+
+
+def attention_backward(grad_out: np.ndarray, cache: AttentionCache,
+                       grad_weights: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(grad_q, grad_k, grad_v)`` of :func:`attention_forward` (module docstring).
+
+    ``grad_weights`` is an optional gradient with respect to the returned ``weights``.
+    """
+    c = cache
+    used = c.weights if c.keep is None else c.weights * c.keep
+    grad_v = np.swapaxes(used, -1, -2) @ grad_out
+    grad_p = grad_out @ np.swapaxes(c.v, -1, -2)
+    if grad_weights is not None:
+        grad_p = grad_p + grad_weights
+    if c.keep is not None:
+        grad_p *= c.keep
+    grad_scores = c.weights * (grad_p - np.sum(grad_p * c.weights, axis=-1, keepdims=True))
+    grad_scores *= np.asarray(c.scale, dtype=grad_scores.dtype)
+    return grad_scores @ c.k, np.swapaxes(grad_scores, -1, -2) @ c.q, grad_v
