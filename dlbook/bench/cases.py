@@ -186,6 +186,34 @@ def _recurrent(name: str, input_size: int = 32, hidden_size: int = 64, steps: in
     return build
 
 
+def _attention(dtype: np.dtype, batch: int, device: str) -> Pair:
+    """Self-attention forward and backward: 64 features, 4 heads, 32 positions, causal."""
+    import torch
+
+    from dlbook.nn.attention_functional import causal_mask
+
+    ours, theirs = nn.MultiheadAttention(64, 4, batch_first=True), torch.nn.MultiheadAttention(
+        64, 4, batch_first=True).to(device=device, dtype=_torch_dtype(dtype))
+    ours.load_state_dict(theirs.state_dict())
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, 32, 64)).astype(dtype)
+    grad_out = rng.standard_normal(x.shape).astype(dtype)
+    mask = causal_mask(32, dtype)
+    x_t = torch.tensor(x, device=device, requires_grad=True)
+    grad_t, mask_t = torch.tensor(grad_out, device=device), torch.tensor(mask, device=device)
+
+    def numpy_step() -> np.ndarray:
+        ours(x, x, x, attn_mask=mask, need_weights=False)
+        return sum(ours.backward(grad_out))
+
+    def torch_step() -> Any:
+        x_t.grad = None
+        theirs(x_t, x_t, x_t, attn_mask=mask_t, need_weights=False)[0].backward(grad_t)
+        return x_t.grad
+
+    return Pair(numpy_step, torch_step)
+
+
 CASES: tuple[BenchCase, ...] = (
     BenchCase("MLP training step 64-128-128-10", "mlp", _mlp),
     BenchCase("Conv2d LeNet 6->16 5x5 on 14x14", "conv", _conv(6, 16, 5, 14)),
@@ -196,6 +224,7 @@ CASES: tuple[BenchCase, ...] = (
     BenchCase("BatchNorm2d 32 on 16x16 (train)", "norm", _batchnorm),
     BenchCase("LSTM 32->64, 20 steps", "lstm", _recurrent("LSTM")),
     BenchCase("GRU 32->64, 20 steps", "gru", _recurrent("GRU")),
+    BenchCase("MultiheadAttention 64, 4 heads, 32 positions", "attention", _attention),
 )
 
 

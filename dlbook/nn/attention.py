@@ -128,9 +128,15 @@ class MultiheadAttention(Module):
             raise RuntimeError(f"{who}: is_causal=True is a hint and needs attn_mask (the "
                                "causal mask, e.g. dlbook.nn.attention_functional.causal_mask)")
         mask = self._merged_mask(attn_mask, key_padding_mask, q_in, k_in, unbatched)
-        projected = [x @ w.T + (0 if b is None else b) for x, w, b in
-                     zip((q_in, k_in, v_in), self._proj_weights(), self._proj_biases(),
-                         strict=True)]
+        fused = query is key is value and self.in_proj_weight is not None
+        if fused:  # self-attention: one (N L, E) x (E, 3E) product for q, k and v
+            qkv = q_in @ self.in_proj_weight.data.T
+            projected = np.split(qkv if self.in_proj_bias is None
+                                 else qkv + self.in_proj_bias.data, 3, axis=-1)
+        else:
+            projected = [x @ w.T + (0 if b is None else b) for x, w, b in
+                         zip((q_in, k_in, v_in), self._proj_weights(), self._proj_biases(),
+                             strict=True)]
         q, k, v = (self._split_heads(p) for p in projected)
         p = self.dropout if self.training else 0.0
         heads, weights, cache = attention_forward(q, k, v, mask, dropout_p=p,
@@ -140,7 +146,7 @@ class MultiheadAttention(Module):
         out = self._from_batch_first(out, unbatched)
         self.save_for_backward(inputs=(q_in, k_in, v_in), cache=cache, unbatched=unbatched,
                                out_shape=out.shape, average=average_attn_weights,
-                               need_weights=need_weights)
+                               need_weights=need_weights, fused=fused)
         if not need_weights:
             return out, None
         weights = weights.mean(axis=1) if average_attn_weights else weights
@@ -199,26 +205,34 @@ class MultiheadAttention(Module):
         s = self.saved
         grad_output = check_grad(grad_output, s.out_shape, "MultiheadAttention")
         grad_out = self._to_batch_first(grad_output, s.unbatched, "grad_output")
-        n, length, _ = grad_out.shape
         grad_heads = self._split_heads(self.out_proj.backward(grad_out))
         grad_w = self._grad_weights(grad_weights, s)
         grads = attention_backward(grad_heads, s.cache, grad_w)
-        grads = [g.transpose(0, 2, 1, 3).reshape(g.shape[0], g.shape[2], self.embed_dim)
-                 for g in grads]
-        inputs, weights = s.inputs, self._proj_weights()
-        grad_inputs = [g @ w for g, w in zip(grads, weights, strict=True)]
-        grad_proj = [g.reshape(-1, self.embed_dim).T @ x.reshape(-1, x.shape[-1])
-                     for g, x in zip(grads, inputs, strict=True)]
+        if s.fused:  # (N, h, L, d) x 3 -> (N L, 3h d): the stacked projection's layout
+            grad_qkv = np.concatenate([g.transpose(0, 2, 1, 3) for g in grads], axis=2)
+            grad_proj = np.split(grad_qkv.reshape(-1, 3 * self.embed_dim), 3, axis=1)
+        else:
+            grad_proj = [g.transpose(0, 2, 1, 3).reshape(-1, self.embed_dim) for g in grads]
+        if self.in_proj_bias is not None:
+            self.in_proj_bias.accumulate_grad(np.concatenate([g.sum(axis=0) for g in grad_proj]))
+        grad_inputs = [g @ w for g, w in zip(grad_proj, self._proj_weights(), strict=True)]
+        if s.fused:  # one (3E, N L) x (N L, E) product for the stacked weight gradient
+            self.in_proj_weight.accumulate_grad(
+                grad_qkv.reshape(-1, 3 * self.embed_dim).T
+                @ s.inputs[0].reshape(-1, self.embed_dim))
+        else:
+            self._accumulate_proj_grads([g.T @ x.reshape(-1, x.shape[-1])
+                                         for g, x in zip(grad_proj, s.inputs, strict=True)])
+        return tuple(self._from_batch_first(g.reshape(x.shape[:2] + (-1,)), s.unbatched)
+                     for g, x in zip(grad_inputs, s.inputs, strict=True))
+
+    def _accumulate_proj_grads(self, grad_proj: list[np.ndarray]) -> None:
         if self.in_proj_weight is not None:
             self.in_proj_weight.accumulate_grad(np.concatenate(grad_proj))
         else:
             for name, g in zip(("q_proj_weight", "k_proj_weight", "v_proj_weight"), grad_proj,
                                strict=True):
                 getattr(self, name).accumulate_grad(g)
-        if self.in_proj_bias is not None:
-            self.in_proj_bias.accumulate_grad(np.concatenate(
-                [g.reshape(-1, self.embed_dim).sum(axis=0) for g in grads]))
-        return tuple(self._from_batch_first(g, s.unbatched) for g in grad_inputs)
 
     def _grad_weights(self, grad_weights: Any, s: Any) -> np.ndarray | None:
         """The gradient of the returned weights, as a gradient of the per-head weights."""

@@ -65,6 +65,28 @@ def causal_mask(size: int, dtype: np.dtype = np.float32) -> np.ndarray:
     return np.triu(np.full((size, size), -np.inf, dtype=dtype), k=1)
 
 
+def softmax_rows(scores: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis of ``(..., L, S)`` scores (overwrites ``scores``).
+
+    Any constant per row may be subtracted before ``exp``. Reducing over a short last axis is
+    slow in NumPy, so this shifts by each *matrix's* maximum (one fast reduction over the last
+    two axes) and sums rows with a matrix product. If that underflows a row (its largest entry
+    far below the matrix's), it starts again with each row's own maximum, the textbook shift;
+    an all ``-inf`` row then gives NaN, as in torch.
+    """
+    ones = np.ones(scores.shape[-1], dtype=scores.dtype)
+    with np.errstate(invalid="ignore"):
+        weights = np.exp(scores - np.max(scores, axis=(-2, -1), keepdims=True))
+        sums = weights @ ones
+        if np.all(sums >= np.sqrt(np.finfo(scores.dtype).tiny)):
+            weights /= sums[..., None]
+            return weights
+        scores -= np.max(scores, axis=-1, keepdims=True)
+        weights = np.exp(scores, out=scores)
+        weights /= (weights @ ones)[..., None]
+    return weights
+
+
 def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray,
                       mask: np.ndarray | None = None, scale: float | None = None,
                       dropout_p: float = 0.0, generator: np.random.Generator | None = None
@@ -77,12 +99,9 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray,
     """
     scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else scale
     scores = (q * np.asarray(scale, dtype=q.dtype)) @ np.swapaxes(k, -1, -2)
-    if mask is not None:
-        scores = scores + mask
-    with np.errstate(invalid="ignore"):  # an all-masked row is NaN, as in torch
-        scores = scores - np.max(scores, axis=-1, keepdims=True)
-        weights = np.exp(scores, out=scores)
-        weights /= np.sum(weights, axis=-1, keepdims=True)
+    if mask is not None:  # in place from here on: ``scores`` is a new array
+        scores += mask
+    weights = softmax_rows(scores)
     keep = None
     if dropout_p > 0.0:
         draw = resolve(generator).random(weights.shape) >= dropout_p
@@ -103,9 +122,11 @@ def attention_backward(grad_out: np.ndarray, cache: AttentionCache,
     grad_v = np.swapaxes(used, -1, -2) @ grad_out
     grad_p = grad_out @ np.swapaxes(c.v, -1, -2)
     if grad_weights is not None:
-        grad_p = grad_p + grad_weights
+        grad_p += grad_weights
     if c.keep is not None:
         grad_p *= c.keep
-    grad_scores = c.weights * (grad_p - np.sum(grad_p * c.weights, axis=-1, keepdims=True))
-    grad_scores *= np.asarray(c.scale, dtype=grad_scores.dtype)
-    return grad_scores @ c.k, np.swapaxes(grad_scores, -1, -2) @ c.q, grad_v
+    # dA = P * (dP - rowsum(dP * P)), then the scale; in place on dP (a new array).
+    grad_p -= np.einsum("...ls,...ls->...l", grad_p, c.weights)[..., None]
+    grad_p *= c.weights
+    grad_p *= np.asarray(c.scale, dtype=grad_p.dtype)
+    return grad_p @ c.k, np.swapaxes(grad_p, -1, -2) @ c.q, grad_v

@@ -14,6 +14,7 @@ from dlbook.nn.attention_functional import (
     attention_backward,
     attention_forward,
     causal_mask,
+    softmax_rows,
 )
 
 TOL = {np.float64: dict(rtol=1e-9, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-5)}
@@ -87,6 +88,20 @@ def test_attention_backward_with_dropout_by_central_differences(randn):
     for x, ours in zip((q, k, v), grads, strict=True):
         np.testing.assert_allclose(ours, numeric_grad(lambda: float((run()[0] * g).sum()), x),
                                    rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_rows_survives_rows_far_below_the_rest(dtype):
+    scores = np.array([[[0.0, 1.0, 2.0], [-1000.0, -999.0, -1001.0], [5.0, -np.inf, 4.0]]],
+                      dtype=dtype)
+    want = torch.softmax(torch.tensor(scores), dim=-1).numpy()
+    np.testing.assert_allclose(softmax_rows(scores.copy()), want, **TOL[dtype])
+    masked = np.array([[[-np.inf, -np.inf], [0.0, 1.0]]], dtype=dtype)
+    got = softmax_rows(masked.copy())
+    assert np.isnan(got[0, 0]).all()
+    assert torch.softmax(torch.tensor(masked), -1)[0, 0].isnan().all()  # torch agrees
+    np.testing.assert_allclose(got[0, 1], torch.softmax(torch.tensor(masked[0, 1]), -1).numpy(),
+                               **TOL[dtype])
 
 
 # -- the module ---------------------------------------------------------------------------------
