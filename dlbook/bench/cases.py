@@ -83,31 +83,36 @@ def layer_pair(np_module: nn.Module, torch_module: Any, x_shape: tuple[int, ...]
     return Pair(numpy_step, torch_step)
 
 
-def training_pair(np_model: nn.Module, torch_model: Any, x: np.ndarray, y: np.ndarray,
-                  dtype: np.dtype, device: str, lr: float = 0.01) -> Pair:
-    """One SGD training step with cross-entropy on a fixed batch, on both sides."""
+def training_pair(np_model: nn.Module, torch_model: Any,
+                  batches: list[tuple[np.ndarray, np.ndarray]], dtype: np.dtype, device: str,
+                  lr: float = 0.01) -> Pair:
+    """SGD with cross-entropy over ``batches`` in a fixed order (one batch: one step; the
+    training set: an epoch), on both sides; each step returns the last loss."""
     import torch
 
     torch_model = torch_model.to(device=device, dtype=_torch_dtype(dtype))
     np_model.load_state_dict(torch_model.state_dict())
-    x = x.astype(dtype)
+    batches = [(x.astype(dtype), y) for x, y in batches]
     np_crit, np_opt = nn.CrossEntropyLoss(), optim.SGD(np_model.parameters(), lr=lr)
     torch_crit = torch.nn.CrossEntropyLoss()
     torch_opt = torch.optim.SGD(torch_model.parameters(), lr=lr)
-    x_t, y_t = torch.tensor(x, device=device), torch.tensor(y, device=device)
+    torch_batches = [(torch.tensor(x, device=device), torch.tensor(y, device=device))
+                     for x, y in batches]
 
     def numpy_step() -> float:
-        np_opt.zero_grad()
-        loss = np_crit(np_model(x), y)
-        np_model.backward(np_crit.backward())
-        np_opt.step()
+        for x, y in batches:
+            np_opt.zero_grad()
+            loss = np_crit(np_model(x), y)
+            np_model.backward(np_crit.backward())
+            np_opt.step()
         return loss
 
     def torch_step() -> Any:
-        torch_opt.zero_grad()
-        loss = torch_crit(torch_model(x_t), y_t)
-        loss.backward()
-        torch_opt.step()
+        for x, y in torch_batches:
+            torch_opt.zero_grad()
+            loss = torch_crit(torch_model(x), y)
+            loss.backward()
+            torch_opt.step()
         return loss.detach()
 
     return Pair(numpy_step, torch_step)
@@ -130,7 +135,7 @@ def _mlp(dtype: np.dtype, batch: int, device: str) -> Pair:
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((batch, sizes[0])), rng.integers(0, sizes[-1], batch)
     return training_pair(nn.Sequential(*layers(nn)), torch.nn.Sequential(*layers(torch.nn)),
-                         x, y, dtype, device)
+                         [(x, y)], dtype, device)
 
 
 def _conv(in_ch: int, out_ch: int, k: int, size: int, **kwargs: Any
@@ -214,6 +219,62 @@ def _attention(dtype: np.dtype, batch: int, device: str) -> Pair:
     return Pair(numpy_step, torch_step)
 
 
+def _digits_cnn(lib: Any) -> list[Any]:
+    """A LeNet-5-style network for 8x8 digits: two conv + pool stages, three linear layers."""
+    return [lib.Conv2d(1, 6, 3, padding=1), lib.ReLU(), lib.MaxPool2d(2),
+            lib.Conv2d(6, 16, 3, padding=1), lib.ReLU(), lib.MaxPool2d(2), lib.Flatten(),
+            lib.Linear(64, 120), lib.ReLU(), lib.Linear(120, 84), lib.ReLU(),
+            lib.Linear(84, 10)]
+
+
+def _lenet_epoch(dtype: np.dtype, batch: int, device: str) -> Pair:
+    """One epoch of SGD over the digits training set, batches in a fixed order."""
+    import torch
+
+    from dlbook.data import load_digits_split
+
+    data = load_digits_split(seed=0, dtype=dtype)
+    x, y = data.X_train.reshape(-1, 1, 8, 8), data.y_train
+    batches = [(x[i:i + batch], y[i:i + batch]) for i in range(0, len(x), batch)]
+    return training_pair(nn.Sequential(*_digits_cnn(nn)),
+                         torch.nn.Sequential(*_digits_cnn(torch.nn)), batches, dtype, device)
+
+
+def _gpt_step(dtype: np.dtype, batch: int, device: str) -> Pair:
+    """One Adam step of a tiny GPT (2 layers, width 64) on a batch of 32-token sequences."""
+    import torch
+
+    from dlbook.models import TinyGPT, tiny_gpt_torch
+
+    config = dict(vocab_size=65, context=32, d_model=64, nhead=4, num_layers=2)
+    theirs = tiny_gpt_torch(**config).to(device=device, dtype=_torch_dtype(dtype))
+    ours = TinyGPT(**config)
+    ours.load_state_dict(theirs.state_dict())
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, config["vocab_size"], (batch, config["context"] + 1))
+    x, y = tokens[:, :-1], tokens[:, 1:].reshape(-1)
+    np_crit, np_opt = nn.CrossEntropyLoss(), optim.Adam(ours.parameters(), lr=1e-3)
+    torch_crit, torch_opt = torch.nn.CrossEntropyLoss(), torch.optim.Adam(
+        theirs.parameters(), lr=1e-3)
+    x_t, y_t = torch.tensor(x, device=device), torch.tensor(y, device=device)
+
+    def numpy_step() -> float:
+        np_opt.zero_grad()
+        loss = np_crit(ours(x).reshape(len(y), -1), y)
+        ours.backward(np_crit.backward().reshape(batch, config["context"], -1))
+        np_opt.step()
+        return loss
+
+    def torch_step() -> Any:
+        torch_opt.zero_grad()
+        loss = torch_crit(theirs(x_t).reshape(len(y), -1), y_t)
+        loss.backward()
+        torch_opt.step()
+        return loss.detach()
+
+    return Pair(numpy_step, torch_step)
+
+
 CASES: tuple[BenchCase, ...] = (
     BenchCase("MLP training step 64-128-128-10", "mlp", _mlp),
     BenchCase("Conv2d LeNet 6->16 5x5 on 14x14", "conv", _conv(6, 16, 5, 14)),
@@ -225,6 +286,8 @@ CASES: tuple[BenchCase, ...] = (
     BenchCase("LSTM 32->64, 20 steps", "lstm", _recurrent("LSTM")),
     BenchCase("GRU 32->64, 20 steps", "gru", _recurrent("GRU")),
     BenchCase("MultiheadAttention 64, 4 heads, 32 positions", "attention", _attention),
+    BenchCase("LeNet-style CNN, one epoch on digits", "epoch", _lenet_epoch, batches=(16, 64)),
+    BenchCase("Tiny GPT training step (2 layers, width 64)", "gpt", _gpt_step),
 )
 
 

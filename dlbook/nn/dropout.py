@@ -61,21 +61,23 @@ class Dropout(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = float_array(x, type(self).__name__)
-        if not self.training:
-            self.save_for_backward(noise=None, shape=x.shape)
+        if not self.training or self.p == 0.0:  # nothing is dropped: the identity
+            self.save_for_backward(noise=None, shape=x.shape, kept_all=self.training)
             return x
         mask = resolve(self.generator).random(self._mask_shape(x)) >= self.p
         # p = 1 keeps nothing: the noise is all zeros (torch multiplies by zero, no 1/0).
         scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
         noise = (mask * scale).astype(x.dtype)
-        self.save_for_backward(noise=noise, shape=x.shape)
+        self.save_for_backward(noise=noise, shape=x.shape, kept_all=False)
         return x * noise
 
     @property
     def mask(self) -> np.ndarray | None:
         """The boolean keep-mask of the last training forward (None after an eval forward)."""
-        noise = self.saved.noise
-        return None if noise is None else noise != 0
+        s = self.saved
+        if s.noise is None:
+            return np.ones(s.shape, dtype=bool) if s.kept_all else None
+        return s.noise != 0
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         s = self.saved
