@@ -22,12 +22,12 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 
 ## The README's test command: library tests, notebooks under nbval, exercises, the book.
 test: $(STAMP)
-	$(MAKE) test-lib
-	$(MAKE) test-notebooks
-	$(MAKE) book-strict
+	@start=$$(date +%s); \
+	$(MAKE) test-lib && $(MAKE) test-notebooks && $(MAKE) book-strict; status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status
 
 test-lib: $(STAMP)
-	$(PY) -m pytest tests -n $(JOBS) -q
+	$(PY) -m pytest tests -n $(JOBS) -q --durations=5
 
 # Two notebooks run at a time on two cores: one BLAS/OpenMP thread each, so the kernels do
 # not oversubscribe the CPU (small matrix products slow down many times when they do).
@@ -36,7 +36,7 @@ test-notebooks: export OMP_NUM_THREADS = 1
 test-notebooks: export MKL_NUM_THREADS = 1
 test-notebooks: $(STAMP)
 	$(PY) -m pytest --nbval --nbval-sanitize-with nbval_sanitize.cfg -n $(JOBS) --dist loadfile \
-		-q book solutions
+		-q --durations=5 book solutions
 
 lint: $(STAMP)
 	$(PY) -m ruff check dlbook tests
