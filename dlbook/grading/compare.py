@@ -79,8 +79,12 @@ def compare_array(name: str, got: Any, expected: Any) -> None:
     if not np.isfinite(arr).all() and np.isfinite(exp).all():
         raise Mismatch(f"{name} contains NaN or inf")
     atol, rtol = TOLERANCE.get(expected.dtype, DEFAULT_TOLERANCE)
-    err = np.abs(arr - exp)
-    excess = err - (atol + rtol * np.abs(exp))
+    # Equal entries (equal infinities too, e.g. a mask's -inf) have no error; any other
+    # difference involving inf or NaN is an infinite error.
+    with np.errstate(invalid="ignore"):
+        err = np.where(arr == exp, 0.0, np.abs(arr - exp))
+        err = np.where(np.isnan(err), np.inf, err)
+        excess = err - (atol + rtol * np.where(np.isfinite(exp), np.abs(exp), 0.0))
     if (excess > 0).any():
         idx = np.unravel_index(np.argmax(excess), excess.shape) if excess.ndim else ()
         raise Mismatch(f"{name} is wrong: max abs error {err.max():.2g}{_index(idx)} "
