@@ -71,6 +71,7 @@ def markdown_table(results: Sequence[BenchResult], setup: dict[str, Any]) -> str
 def plot_ratios(results: Sequence[BenchResult], path: Path) -> None:
     """Horizontal bars of the ratios (log scale) with each case's target marked."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -83,6 +84,10 @@ def plot_ratios(results: Sequence[BenchResult], path: Path) -> None:
     ax.scatter([r.target for r in results], y, marker="|", s=200, color="black",
                label="target")
     ax.set_xscale("log")
+    ticks = [t for t in (0.125, 0.25, 0.5, 1, 2, 4, 8, 16)
+             if ratios.min() / 2 <= t <= max(ratios.max(), 2.5) * 2]
+    ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.axvline(1.0, color="grey", lw=0.8)
     ax.set_yticks(y, labels, fontsize=7)
     ax.invert_yaxis()
