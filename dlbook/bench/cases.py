@@ -219,25 +219,15 @@ def _attention(dtype: np.dtype, batch: int, device: str) -> Pair:
     return Pair(numpy_step, torch_step)
 
 
-def _digits_cnn(lib: Any) -> list[Any]:
-    """A LeNet-5-style network for 8x8 digits: two conv + pool stages, three linear layers."""
-    return [lib.Conv2d(1, 6, 3, padding=1), lib.ReLU(), lib.MaxPool2d(2),
-            lib.Conv2d(6, 16, 3, padding=1), lib.ReLU(), lib.MaxPool2d(2), lib.Flatten(),
-            lib.Linear(64, 120), lib.ReLU(), lib.Linear(120, 84), lib.ReLU(),
-            lib.Linear(84, 10)]
-
-
 def _lenet_epoch(dtype: np.dtype, batch: int, device: str) -> Pair:
     """One epoch of SGD over the digits training set, batches in a fixed order."""
-    import torch
-
     from dlbook.data import load_digits_split
+    from dlbook.models import lenet5, lenet5_torch
 
     data = load_digits_split(seed=0, dtype=dtype)
     x, y = data.X_train.reshape(-1, 1, 8, 8), data.y_train
     batches = [(x[i:i + batch], y[i:i + batch]) for i in range(0, len(x), batch)]
-    return training_pair(nn.Sequential(*_digits_cnn(nn)),
-                         torch.nn.Sequential(*_digits_cnn(torch.nn)), batches, dtype, device)
+    return training_pair(lenet5(), lenet5_torch(), batches, dtype, device)
 
 
 def _gpt_step(dtype: np.dtype, batch: int, device: str) -> Pair:
@@ -286,7 +276,7 @@ CASES: tuple[BenchCase, ...] = (
     BenchCase("LSTM 32->64, 20 steps", "lstm", _recurrent("LSTM")),
     BenchCase("GRU 32->64, 20 steps", "gru", _recurrent("GRU")),
     BenchCase("MultiheadAttention 64, 4 heads, 32 positions", "attention", _attention),
-    BenchCase("LeNet-style CNN, one epoch on digits", "epoch", _lenet_epoch, batches=(16, 64)),
+    BenchCase("LeNet-5, one epoch on digits", "epoch", _lenet_epoch, batches=(16, 64)),
     BenchCase("Tiny GPT training step (2 layers, width 64)", "gpt", _gpt_step),
 )
 

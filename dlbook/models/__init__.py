@@ -3,6 +3,8 @@ names so that a ``state_dict`` loads from one into the other. torch is imported 
 the functions that build torch models.
 """
 from dlbook.models.gpt import TinyGPT, tiny_gpt_torch
+from dlbook.models.lenet import lenet5, lenet5_torch
 from dlbook.models.transformer_counts import TransformerConfig, bert_params, gpt2_params
 
-__all__ = ["TinyGPT", "TransformerConfig", "bert_params", "gpt2_params", "tiny_gpt_torch"]
+__all__ = ["TinyGPT", "TransformerConfig", "bert_params", "gpt2_params", "lenet5",
+           "lenet5_torch", "tiny_gpt_torch"]
