@@ -22,6 +22,10 @@ With dropout on the weights, :math:`O = \tilde P V` with :math:`\tilde P = P \od
 scaled Bernoulli mask :math:`D`, and :math:`\partial L/\partial P = (G V^\top) \odot D`.
 A row whose keys are all masked has no valid softmax: it gives NaN, as in torch.
 
+:func:`scaled_dot_product_attention` is the forward pass under ``torch.nn.functional``'s name
+and signature; :func:`attention_forward` / :func:`attention_backward` are the pair the layers
+use (they also return the weights and what the backward pass needs).
+
 Reference:
     A. Vaswani et al., "Attention Is All You Need", NeurIPS 2017.
     https://arxiv.org/abs/1706.03762
@@ -130,3 +134,38 @@ def attention_backward(grad_out: np.ndarray, cache: AttentionCache,
     grad_p *= c.weights
     grad_p *= np.asarray(c.scale, dtype=grad_p.dtype)
     return grad_p @ c.k, np.swapaxes(grad_p, -1, -2) @ c.q, grad_v
+
+
+def scaled_dot_product_attention(query: np.ndarray, key: np.ndarray, value: np.ndarray,
+                                 attn_mask: np.ndarray | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 generator: np.random.Generator | None = None) -> np.ndarray:
+    """``torch.nn.functional.scaled_dot_product_attention`` in NumPy (forward only).
+
+    Shape:
+        query ``(..., L, E)``, key ``(..., S, E)``, value ``(..., S, E_v)`` ->
+        ``(..., L, E_v)``.
+
+    As in torch, a *boolean* ``attn_mask`` here is True where attending is **allowed** (the
+    opposite of ``MultiheadAttention``'s masks); a float mask is added to the scores.
+    ``is_causal`` uses the top-left aligned lower triangle of an ``(L, S)`` grid and may not
+    be combined with ``attn_mask``. For the gradient, use :func:`attention_forward` and
+    :func:`attention_backward`.
+    """
+    query, key, value = (np.asarray(a) for a in (query, key, value))
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ValueError("scaled_dot_product_attention: need query (..., L, E), key (..., S, E)"
+                         f" and value (..., S, E_v), got {query.shape}, {key.shape}, "
+                         f"{value.shape}")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1], got "
+                         f"{dropout_p}")
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError("scaled_dot_product_attention: pass attn_mask or is_causal, not both")
+        attn_mask = np.tril(np.ones((query.shape[-2], key.shape[-2]), dtype=bool))
+    if attn_mask is not None and np.asarray(attn_mask).dtype == np.bool_:
+        attn_mask = ~np.asarray(attn_mask)  # torch SDPA: True = take part
+    mask = additive_mask(attn_mask, query.dtype, "scaled_dot_product_attention")
+    out, _, _ = attention_forward(query, key, value, mask, scale, dropout_p, generator)
+    return out

@@ -1,9 +1,10 @@
 r"""Pure, numerically stable functions shared by the activations and the losses.
 
 Names follow ``torch.nn.functional`` (``sigmoid``, ``logsigmoid``, ``softmax``,
-``log_softmax``) and ``torch.erf``. Each takes a NumPy array and returns a new array of the
-same dtype; none of them keeps state, so an exercise can ask for one and a test can check it
-against torch on its own.
+``log_softmax``, and ``scaled_dot_product_attention`` re-exported from
+:mod:`dlbook.nn.attention_functional`) and ``torch.erf``. Each takes a NumPy array and
+returns a new array of the same dtype; none of them keeps state, so an exercise can ask for
+one and a test can check it against torch on its own.
 
 Stability, the point of this file:
 
@@ -17,6 +18,8 @@ Stability, the point of this file:
 from __future__ import annotations
 
 import numpy as np
+
+from dlbook.nn.attention_functional import scaled_dot_product_attention  # noqa: F401
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from dlbook.nn.attention_functional import (
     attention_backward,
     attention_forward,
     causal_mask,
+    scaled_dot_product_attention,
     softmax_rows,
 )
 
@@ -88,6 +89,37 @@ def test_attention_backward_with_dropout_by_central_differences(randn):
     for x, ours in zip((q, k, v), grads, strict=True):
         np.testing.assert_allclose(ours, numeric_grad(lambda: float((run()[0] * g).sum()), x),
                                    rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("mask_kind", [None, "bool", "float", "causal", "scale"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sdpa_matches_torch_functional(mask_kind, dtype, randn, device):
+    q, k, v = randn(2, 3, 5, 4, dtype=dtype), randn(2, 3, 7, 4, dtype=dtype), randn(
+        2, 3, 7, 6, dtype=dtype)
+    kwargs = {None: {}, "bool": {"attn_mask": randn(5, 7) > -0.5},
+              "float": {"attn_mask": randn(1, 3, 5, 7, dtype=dtype)},
+              "causal": {"is_causal": True}, "scale": {"scale": 0.3}}[mask_kind]
+    ours = scaled_dot_product_attention(q, k, v, **kwargs)
+    t_kwargs = {n: tensor(a, device) if isinstance(a, np.ndarray) else a
+                for n, a in kwargs.items()}
+    want = torch.nn.functional.scaled_dot_product_attention(
+        tensor(q, device), tensor(k, device), tensor(v, device), **t_kwargs)
+    close(ours, want, dtype, str(mask_kind))
+    assert ours.dtype == dtype
+
+
+def test_sdpa_is_reachable_from_functional_and_rejects_bad_input(randn):
+    q = randn(2, 3, 4)
+    np.testing.assert_array_equal(nn.functional.scaled_dot_product_attention(q, q, q),
+                                  scaled_dot_product_attention(q, q, q))
+    with pytest.raises(ValueError, match="not both"):
+        scaled_dot_product_attention(q, q, q, attn_mask=np.ones((3, 3), bool), is_causal=True)
+    with pytest.raises(ValueError, match="key"):
+        scaled_dot_product_attention(q, randn(2, 3, 5), q)
+    with pytest.raises(ValueError, match="dropout_p"):
+        scaled_dot_product_attention(q, q, q, dropout_p=1.5)
+    with pytest.raises(TypeError, match="boolean or floating"):
+        scaled_dot_product_attention(q, q, q, attn_mask=np.ones((3, 3), int))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
