@@ -11,6 +11,8 @@ from dlbook.viz.activations import (
     plot_activation,
     plot_activation_grid,
 )
+from dlbook.viz.conv import conv_explorer, plot_feature_maps, plot_filters, plot_slide, slide
 
 __all__ = ["ACTIVATIONS", "activation_explorer", "curves", "default_grid", "plot_activation",
            "plot_activation_grid"]
+__all__ += ["conv_explorer", "plot_feature_maps", "plot_filters", "plot_slide", "slide"]
