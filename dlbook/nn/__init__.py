@@ -20,6 +20,7 @@ from dlbook.nn.container import ModuleList, Sequential
 from dlbook.nn.conv import Conv2d, ConvTranspose2d
 from dlbook.nn.dropout import Dropout, Dropout2d
 from dlbook.nn.embedding import Embedding
+from dlbook.nn.graph import GCNConv, normalized_adjacency
 from dlbook.nn.linear import Flatten, Identity, Linear
 from dlbook.nn.loss import (
     BCELoss,
@@ -54,3 +55,4 @@ __all__ += ["BatchNorm1d", "BatchNorm2d", "Dropout", "Dropout2d", "Embedding", "
 __all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
 __all__ += ["ModuleList", "MultiheadAttention", "TransformerDecoder", "TransformerDecoderLayer",
             "TransformerEncoder", "TransformerEncoderLayer"]
+__all__ += ["GCNConv", "normalized_adjacency"]
