@@ -6,6 +6,7 @@ the build execute notebooks or fetch from the network, a sanitize regex that doe
 """
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -154,3 +155,14 @@ def test_check_offline_flags_remote_loads_but_not_hyperlinks(tmp_path):
         "https://example.org/a.css",
         "https://example.org/b.png",
     ]
+
+
+@pytest.mark.parametrize("solution", sorted((ROOT / "solutions").glob("ch*.ipynb")),
+                         ids=lambda p: p.stem)
+def test_each_chapter_with_exercises_points_to_them(solution):
+    chapter = ROOT / "book" / solution.name
+    assert chapter.exists(), f"solutions/{solution.name} has no chapter book/{solution.name}"
+    cells = json.loads(chapter.read_text())["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    assert "## Exercises" in text, f"book/{solution.name} has no Exercises section"
+    assert f"exercises/{solution.name}" in text, f"book/{solution.name} does not link its exercises"
