@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import socket
 import subprocess
 import sys
@@ -114,8 +115,33 @@ def _check_data() -> list[Finding]:
     return [Finding("ok", f"datasets load offline (digits: {n} images)")]
 
 
+def _check_blas() -> list[Finding]:
+    """NumPy's BLAS library and its thread count: more threads than cores oversubscribes."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [Finding("warn", "threadpoolctl is not installed: BLAS threads not checked",
+                        "pip install threadpoolctl (it comes with scikit-learn)")]
+    cores = os.cpu_count() or 1
+    found = []
+    for lib in threadpool_info():
+        if lib.get("user_api") != "blas":
+            continue
+        what = (f"BLAS: {lib.get('internal_api')} {lib.get('version')}, "
+                f"{lib.get('num_threads')} thread(s) on {cores} core(s)")
+        if (lib.get("num_threads") or 1) > cores:
+            found.append(Finding(
+                "warn", what + ": more threads than cores",
+                f"export OPENBLAS_NUM_THREADS={cores} (and OMP_NUM_THREADS): oversubscribed "
+                "threads make small matrix products many times slower"))
+        else:
+            found.append(Finding("ok", what))
+    return found or [Finding("warn", "no BLAS library found behind NumPy",
+                             "reinstall numpy: pip install --force-reinstall numpy")]
+
+
 DOCTOR_CHECKS: tuple[Callable[[], list[Finding]], ...] = (
-    _check_python, _check_libraries, _check_cuda, _check_kernel, _check_data)
+    _check_python, _check_libraries, _check_cuda, _check_blas, _check_kernel, _check_data)
 
 
 def run(args: argparse.Namespace) -> int:
