@@ -5,7 +5,9 @@
 Executes each notebook top to bottom in a temporary copy (the committed file is not touched)
 with OPENBLAS/OMP/MKL_NUM_THREADS=1, and writes benchmarks/notebooks.json and
 benchmarks/notebooks.md (the table the book's benchmarks page shows): wall time per chapter,
-its slowest cells, and the total.
+its slowest cells, and the total. With DLBOOK_RESULTS set for the kernels, every headline
+result the chapters `record` lands in book/results.json, and book/results_table.md (the
+book's results page) is written from it with the runtimes; run on all of book/ to refresh it.
 """
 from __future__ import annotations
 
@@ -21,9 +23,11 @@ from nbclient import NotebookClient
 from tqdm.auto import tqdm
 
 from dlbook.bench.report import machine_info
+from dlbook.results import ENV_VAR, load, markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks"
+REGISTRY = ROOT / "book" / "results.json"
 SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -62,7 +66,10 @@ def markdown(rows: list[dict], machine: str) -> str:
 
 def main(argv: list[str]) -> int:
     os.environ.update(SINGLE_THREAD)  # inherited by the kernels
+    os.environ[ENV_VAR] = str(REGISTRY)
     paths = [Path(p).resolve() for p in argv] or sorted((ROOT / "book").glob("*.ipynb"))
+    if not argv:  # a full run rebuilds the registry: results no chapter records any more go
+        REGISTRY.unlink(missing_ok=True)
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         print(f"error: no such notebook: {', '.join(missing)}", file=sys.stderr)
@@ -74,6 +81,9 @@ def main(argv: list[str]) -> int:
         {"machine": machine, "date": datetime.date.today().isoformat(), "notebooks": rows},
         indent=1) + "\n")
     OUT.joinpath("notebooks.md").write_text(markdown(rows, machine))
+    if not argv:
+        runtimes = {Path(r["notebook"]).stem.split("_")[0]: r["seconds"] for r in rows}
+        (ROOT / "book" / "results_table.md").write_text(markdown_table(load(REGISTRY), runtimes))
     print(markdown(rows, machine))
     return 0
 

@@ -57,3 +57,17 @@ def _store(path: Path, entry: dict) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps({"results": entries}, indent=1) + "\n")
     os.replace(tmp, path)
+
+
+def markdown_table(entries: list[dict], runtimes: dict[str, float] | None = None) -> str:
+    """The registry as a markdown table, one row per result, grouped by chapter; with
+    ``runtimes`` (seconds per chapter) a second table of chapter runtimes."""
+    lines = ["| chapter | result | value | band | recorded |", "|---|---|---:|---|---|"]
+    for e in sorted(entries, key=lambda e: (e["chapter"], e["metric"])):
+        low, high = e["band"]
+        lines.append(f"| {e['chapter']} | {e['metric']} | {e['value']:.4g} | "
+                     f"[{low:g}, {high:g}] | {e['date']} |")
+    if runtimes:
+        lines += ["", "| chapter | runtime (s, one BLAS thread) |", "|---|---:|"]
+        lines += [f"| {chapter} | {seconds:.0f} |" for chapter, seconds in sorted(runtimes.items())]
+    return "\n".join(lines) + "\n"
