@@ -2,9 +2,22 @@
 names so that a ``state_dict`` loads from one into the other. torch is imported only inside
 the functions that build torch models.
 """
+from dlbook.models.autoencoder import (
+    VAE,
+    Autoencoder,
+    DenoisingAutoencoder,
+    VAELoss,
+    autoencoder_torch,
+    denoising_autoencoder_torch,
+    mask_noise,
+    vae_loss_torch,
+    vae_torch,
+)
 from dlbook.models.gpt import TinyGPT, tiny_gpt_torch
 from dlbook.models.lenet import lenet5, lenet5_torch
 from dlbook.models.transformer_counts import TransformerConfig, bert_params, gpt2_params
 
 __all__ = ["TinyGPT", "TransformerConfig", "bert_params", "gpt2_params", "lenet5",
            "lenet5_torch", "tiny_gpt_torch"]
+__all__ += ["VAE", "Autoencoder", "DenoisingAutoencoder", "VAELoss", "autoencoder_torch",
+            "denoising_autoencoder_torch", "mask_noise", "vae_loss_torch", "vae_torch"]

@@ -43,6 +43,7 @@ from dlbook.nn.transformer import (
     TransformerEncoder,
     TransformerEncoderLayer,
 )
+from dlbook.nn.vae import GaussianKLLoss, Reparameterize
 
 __all__ = ["Flatten", "Identity", "Linear", "Module", "Parameter", "Sequential", "init"]
 __all__ += ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "PReLU", "ReLU", "Sigmoid", "SiLU",
@@ -56,3 +57,4 @@ __all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
 __all__ += ["ModuleList", "MultiheadAttention", "TransformerDecoder", "TransformerDecoderLayer",
             "TransformerEncoder", "TransformerEncoderLayer"]
 __all__ += ["GCNConv", "normalized_adjacency"]
+__all__ += ["GaussianKLLoss", "Reparameterize"]
