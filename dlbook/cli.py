@@ -3,6 +3,8 @@
     dlbook exercises build [--check]   write exercises/ from solutions/ (or check it is in sync)
     dlbook doctor                      is this machine ready for the book? each problem + its fix
     dlbook bench [--quick]             time dlbook.nn against torch.nn (benchmarks/results.md)
+    dlbook grade --assignment chNN PATH... --out grades.csv
+                                       grade submitted notebooks (instructors)
     dlbook --version
 """
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 import dlbook
 from dlbook import doctor
 from dlbook.bench import command as bench_command
+from dlbook.grading import command as grade_command
 
 # -- dlbook exercises build -------------------------------------------------------------------
 
@@ -64,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor_cmd.set_defaults(func=doctor.run)
 
     bench_command.add_parser(commands)
+    grade_command.add_parser(commands)
     return parser
 
 
