@@ -27,7 +27,7 @@ test: $(STAMP)
 	echo "make test: $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status
 
 test-lib: $(STAMP)
-	$(PY) -m pytest tests -n $(JOBS) -q --durations=5
+	$(PY) -m pytest tests -n $(JOBS) --dist loadgroup -q --durations=5
 
 # Two notebooks run at a time on two cores: one BLAS/OpenMP thread each, so the kernels do
 # not oversubscribe the CPU (small matrix products slow down many times when they do).
