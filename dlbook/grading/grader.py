@@ -30,13 +30,15 @@ from dlbook.grading.assignment import (
     load_assignment,
     merge,
     read_submission,
+    solutions_dir,
 )
 from dlbook.grading.gradebook import QuestionGrade, Row
 from dlbook.grading.sandbox import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Limits, run_notebook
 from dlbook.grading.verdict import judge
 
 __all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "Assignment", "Limits", "Summary",
-           "find_submissions", "grade_all", "grade_file", "load_assignment", "summarize"]
+           "find_submissions", "grade_all", "grade_file", "load_assignment", "solutions_dir",
+           "summarize"]
 
 
 def _sha256(path: Path) -> str:
