@@ -250,3 +250,21 @@ def test_resume_reuses_rows_only_for_unchanged_files(graded: dict[str, gradebook
     rows = grader.grade_all(grader.find_submissions([folder]), assignment, LIMITS,
                             previous=previous)
     assert rows[0] is not graded["empty_file"] and "not a notebook" in rows[0].status
+
+
+def test_every_solution_notebook_scores_full_marks() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    sources = sorted((ROOT / "solutions").glob("ch[0-9][0-9]_*.ipynb"))
+    assert sources
+
+    def grade(path: Path) -> gradebook.Row:
+        assignment = grader.load_assignment(path.name[:4])
+        return grader.grade_file(path, assignment, grader.Limits(timeout=120, memory_mb=4096))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        rows = list(pool.map(grade, sources))
+    wrong = {r.file: (r.status, [q.message for q in r.questions if q.points < q.max_points])
+             for r in rows if r.score != r.max_score or r.status != "ok"}
+    assert not wrong
+    assert all(r.max_score > 0 for r in rows)
