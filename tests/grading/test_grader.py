@@ -268,3 +268,40 @@ def test_every_solution_notebook_scores_full_marks() -> None:
              for r in rows if r.score != r.max_score or r.status != "ok"}
     assert not wrong
     assert all(r.max_score > 0 for r in rows)
+
+
+def test_grade_command_writes_gradebook_and_resumes(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    from dlbook.cli import main
+
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "empty_file.ipynb").write_bytes(b"")
+    (folder / "invalid_json.ipynb").write_bytes(b"{")
+    out = tmp_path / "grades.csv"
+    scope = tmp_path / "scope"
+    assert main(["grade", "--assignment", "ch01", str(folder), "--out", str(out),
+                 "--gradescope", str(scope)]) == 0
+    lines = out.read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["empty_file", "invalid_json"]
+    assert lines[1].endswith(",empty file")
+    assert sorted(p.name for p in scope.iterdir()) == ["empty_file.json", "invalid_json.json"]
+    printed = capsys.readouterr().out
+    assert "graded 2 submissions, 2 with problems; mean score 0.00 / 14" in printed
+    before = (tmp_path / "grades.json").read_text()
+    assert main(["grade", "--assignment", "ch01", str(folder), "--out", str(out),
+                 "--resume"]) == 0
+    assert (tmp_path / "grades.json").read_text() == before
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--assignment", "ch99", "."], "expected one solution notebook"),
+    (["--assignment", "ch01", "no/such/folder"], "no such file or folder"),
+    (["--assignment", "ch01", "--jobs", "0", "."], "--jobs must be >= 1"),
+])
+def test_grade_command_bad_arguments(argv: list[str], message: str, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture) -> None:
+    from dlbook.cli import main
+
+    assert main(["grade", *argv, "--out", str(tmp_path / "g.csv")]) == 2
+    assert message in capsys.readouterr().out
