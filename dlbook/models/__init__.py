@@ -13,6 +13,22 @@ from dlbook.models.autoencoder import (
     vae_loss_torch,
     vae_torch,
 )
+from dlbook.models.gan import (
+    Discriminator,
+    Generator,
+    MappingNetwork,
+    PixelNorm,
+    cycle_consistency_loss,
+    dcgan,
+    dcgan_torch,
+    discriminator_step,
+    discriminator_torch,
+    gan_losses_torch,
+    generator_step,
+    generator_torch,
+    gradient_penalty,
+    mapping_network_torch,
+)
 from dlbook.models.gpt import TinyGPT, tiny_gpt_torch
 from dlbook.models.lenet import lenet5, lenet5_torch
 from dlbook.models.transformer_counts import TransformerConfig, bert_params, gpt2_params
@@ -21,3 +37,6 @@ __all__ = ["TinyGPT", "TransformerConfig", "bert_params", "gpt2_params", "lenet5
            "lenet5_torch", "tiny_gpt_torch"]
 __all__ += ["VAE", "Autoencoder", "DenoisingAutoencoder", "VAELoss", "autoencoder_torch",
             "denoising_autoencoder_torch", "mask_noise", "vae_loss_torch", "vae_torch"]
+__all__ += ["Discriminator", "Generator", "MappingNetwork", "PixelNorm", "cycle_consistency_loss",
+            "dcgan", "dcgan_torch", "discriminator_step", "discriminator_torch", "gan_losses_torch",
+            "generator_step", "generator_torch", "gradient_penalty", "mapping_network_torch"]

@@ -15,6 +15,7 @@ from dlbook.nn.activation import (
     Softmax,
     Tanh,
 )
+from dlbook.nn.adain import AdaIN
 from dlbook.nn.attention import MultiheadAttention
 from dlbook.nn.container import ModuleList, Sequential
 from dlbook.nn.conv import Conv2d, ConvTranspose2d
@@ -58,3 +59,4 @@ __all__ += ["ModuleList", "MultiheadAttention", "TransformerDecoder", "Transform
             "TransformerEncoder", "TransformerEncoderLayer"]
 __all__ += ["GCNConv", "normalized_adjacency"]
 __all__ += ["GaussianKLLoss", "Reparameterize"]
+__all__ += ["AdaIN"]
