@@ -60,7 +60,9 @@ class ReLU(Module):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         x = self.saved.x
         grad_out = check_grad(grad_out, x.shape, "ReLU")
-        return np.where(x > 0, grad_out, 0)
+        # NOTE: a product with the mask, not np.where (10x slower here); it differs from
+        # torch only where grad_out is inf or NaN at an x <= 0 (NaN here, 0 in torch).
+        return grad_out * (x > 0)
 
     def extra_repr(self) -> str:
         return _inplace_repr(self.inplace)

@@ -27,6 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from dlbook.nn.im2col_batch_last import (
+    col2im_batch_last,
+    im2col_batch_last,
+    prefers_batch_last,
+    rows_batch_last,
+    unrows_batch_last,
+)
+
 Pair = tuple[int, int]
 Pads = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 
@@ -200,6 +208,7 @@ class Conv2dCache:
     """What ``conv2d_backward`` needs from the forward pass."""
 
     cols: np.ndarray          # im2col(x): (C_in * kH * kW, N * H_out * W_out)
+    batch_last: bool          # cols ordered (h, w, n) instead of (n, h, w)
     weight: np.ndarray        # (C_out, C_in / groups, kH, kW)
     has_bias: bool
     x_shape: tuple[int, int, int, int]
@@ -251,13 +260,17 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
     pads = resolve_padding(padding, (kH, kW), stride, dilation)
     Ho, Wo = _out_hw((H, W), (kH, kW), stride, pads, dilation)
-    cols = im2col(x, (kH, kW), stride, pads, dilation)
+    # NOTE: the same matrices with columns in (h, w, n) order where that copies faster
+    # (small maps, see dlbook.nn.im2col_batch_last); results are identical.
+    batch_last = prefers_batch_last(N, (Ho, Wo))
+    gather = im2col_batch_last if batch_last else _im2col
+    cols = gather(x, (kH, kW), stride, pads, dilation, (Ho, Wo))
     out = _bmm(_weight_matrix(weight, groups), cols.reshape(groups, C_g * kH * kW, -1))
     if bias is not None:
         out += bias.reshape(groups, -1, 1)  # out is a fresh array
-    cache = Conv2dCache(cols, weight, bias is not None, (N, C, H, W), stride, pads, dilation,
-                        groups)
-    return _unrows(out, N, Ho, Wo), cache
+    cache = Conv2dCache(cols, batch_last, weight, bias is not None, (N, C, H, W), stride, pads,
+                        dilation, groups)
+    return (unrows_batch_last if batch_last else _unrows)(out, N, Ho, Wo), cache
 
 
 def conv2d_backward(grad_out: np.ndarray, cache: Conv2dCache
@@ -279,7 +292,7 @@ def conv2d_backward(grad_out: np.ndarray, cache: Conv2dCache
         ``(grad_x, grad_weight, grad_bias)``; ``grad_bias`` is None when there was no bias.
     """
     c = cache
-    g = _rows(grad_out, c.groups)                                   # (G, C_out/G, N*Ho*Wo)
+    g = (rows_batch_last if c.batch_last else _rows)(grad_out, c.groups)  # (G, C_out/G, NHoWo)
     cols = c.cols.reshape(c.groups, -1, g.shape[-1])                # (G, C_g*kH*kW, N*Ho*Wo)
     w = _weight_matrix(c.weight, c.groups)
     grad_bias = grad_out.sum(axis=(0, 2, 3)) if c.has_bias else None
@@ -297,7 +310,9 @@ def conv2d_backward(grad_out: np.ndarray, cache: Conv2dCache
                                    full_pads, c.dilation, c.groups)
     else:
         grad_cols = _bmm(w.transpose(0, 2, 1), g)
-        grad_x = col2im(grad_cols, c.x_shape, c.weight.shape[2:], c.stride, c.pads, c.dilation)
+        scatter = col2im_batch_last if c.batch_last else _col2im
+        grad_x = scatter(grad_cols, c.x_shape, c.weight.shape[2:], c.stride, c.pads, c.dilation,
+                         grad_out.shape[2:])
     return grad_x, grad_weight, grad_bias
 
 
