@@ -13,6 +13,7 @@ slice-add per kernel offset (overlapping windows add up).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -72,6 +73,14 @@ class _Geometry:
         (top, _), (left, _) = self.pads
         H, W = self.hw
         return xp[:, :, top:top + H, left:left + W]
+
+
+@functools.lru_cache(maxsize=128)
+def _geometry(who: str, hw: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair,
+              dilation: Pair, ceil_mode: bool) -> _Geometry:
+    """The (read-only) geometry for these arguments, computed once per input size: on small
+    inputs the bookkeeping otherwise costs as much as the pooling itself."""
+    return _Geometry(who, hw, kernel, stride, padding, dilation, ceil_mode)
 
 
 def _first_max(cands: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +174,7 @@ class MaxPool2d(_Pool2d):
         return out, (indices[0] if s.unbatched else indices)
 
     def _pool(self, x: np.ndarray) -> tuple[np.ndarray, dict]:
-        geo = _Geometry("MaxPool2d", x.shape[2:], _pair(self.kernel_size, "kernel_size"),
+        geo = _geometry("MaxPool2d", x.shape[2:], _pair(self.kernel_size, "kernel_size"),
                         _pair(self.stride, "stride"), _pair(self.padding, "padding"),
                         _pair(self.dilation, "dilation"), self.ceil_mode)
         xp = pad2d(x, geo.pads, -np.inf)
@@ -239,7 +248,7 @@ class AvgPool2d(_Pool2d):
 
     def _pool(self, x: np.ndarray) -> tuple[np.ndarray, dict]:
         kernel = _pair(self.kernel_size, "kernel_size")
-        geo = _Geometry("AvgPool2d", x.shape[2:], kernel, _pair(self.stride, "stride"),
+        geo = _geometry("AvgPool2d", x.shape[2:], kernel, _pair(self.stride, "stride"),
                         _pair(self.padding, "padding"), (1, 1), self.ceil_mode)
         xp = pad2d(x, geo.pads)
         row_sum = _sum([xp[:, :, :, c] for c in geo.cols])       # 1. along rows
