@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # pip prints a warning per package for missing local mirrors on some machines; hide only those.
 PIPQUIET := 2>&1 | grep -v "^WARNING: Location 'file:" || true
 
-.PHONY: test test-lib test-notebooks book book-strict assets venv clean lint
+.PHONY: test test-lib test-notebooks test-browser book book-strict assets venv clean lint
 
 venv: $(STAMP)
 
@@ -20,14 +20,17 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-## The README's test command: library tests, notebooks under nbval, exercises, the book.
+## The README's test command: library tests, notebooks under nbval, exercises, the book, then
+## the built book in headless Chromium (test-browser, in book.mk).
 test: $(STAMP)
 	@start=$$(date +%s); \
-	$(MAKE) test-lib && $(MAKE) test-notebooks && $(MAKE) book-strict; status=$$?; \
+	$(MAKE) test-lib && $(MAKE) test-notebooks && $(MAKE) book-strict && \
+	$(MAKE) test-browser; status=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status
 
+# tests/browser needs the built book: it runs in test-browser, after book-strict.
 test-lib: $(STAMP)
-	$(PY) -m pytest tests -n $(JOBS) --dist loadgroup -q --durations=5
+	$(PY) -m pytest tests --ignore=tests/browser -n $(JOBS) --dist loadgroup -q --durations=5
 
 # Two notebooks run at a time on two cores: one BLAS/OpenMP thread each, so the kernels do
 # not oversubscribe the CPU (small matrix products slow down many times when they do).

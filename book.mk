@@ -7,6 +7,9 @@
 #   make book         the book for readers, into _build/html (open _build/html/index.html)
 #   make book-strict  every page rebuilt with warnings as errors, then tools/check_offline.py:
 #                     no page may load anything from http(s)://
+#   make test-browser the built book in headless Chromium (tests/browser): maths, figures,
+#                     widgets, sidebar, search, console, no request off the machine;
+#                     screenshots of every page into _build/screenshots/
 
 JB         := $(VENV)/bin/jupyter-book
 ASSETS     := book/_assets
@@ -43,3 +46,8 @@ book: $(STAMP) $(ASSETS_OK)
 book-strict: $(STAMP) $(ASSETS_OK)
 	$(JB) build . --all -W -n --keep-going
 	$(PY) tools/check_offline.py _build/html
+
+# Needs Chromium at /usr/bin/chromium (.ci/run installs it); the tests skip, saying so, without
+# it. Uses whatever _build/html holds: `make test` runs it right after book-strict.
+test-browser: $(STAMP)
+	$(PY) -m pytest tests/browser -q --durations=5
