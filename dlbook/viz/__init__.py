@@ -11,6 +11,7 @@ from dlbook.viz.activations import (
     plot_activation,
     plot_activation_grid,
 )
+from dlbook.viz.attention import attention_explorer, plot_attention
 from dlbook.viz.conv import conv_explorer, plot_feature_maps, plot_filters, plot_slide, slide
 from dlbook.viz.latent import (
     interpolate,
@@ -29,3 +30,4 @@ __all__ = ["ACTIVATIONS", "activation_explorer", "curves", "default_grid", "plot
 __all__ += ["conv_explorer", "plot_feature_maps", "plot_filters", "plot_slide", "slide"]
 __all__ += ["interpolate", "latent_explorer", "latent_grid", "plot_image_grid", "plot_image_rows",
             "plot_interpolation", "plot_latent_grid", "plot_latent_map", "plot_reconstructions"]
+__all__ += ["attention_explorer", "plot_attention"]

@@ -32,6 +32,7 @@ EXPLORER_TWINS = {
     "activation_explorer": ("plot_activation", "plot_activation_grid"),
     "lr_momentum_explorer": ("plot_lr_momentum_grid", "plot_trajectories"),
     "conv_explorer": ("plot_slide", "plot_filters", "plot_feature_maps"),
+    "attention_explorer": ("plot_attention",),
     "latent_explorer": ("plot_interpolation", "plot_latent_grid"),
 }
 
