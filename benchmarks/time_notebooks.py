@@ -5,9 +5,11 @@
 Executes each notebook top to bottom in a temporary copy (the committed file is not touched)
 with OPENBLAS/OMP/MKL_NUM_THREADS=1, and writes benchmarks/notebooks.json and
 benchmarks/notebooks.md (the table the book's benchmarks page shows): wall time per chapter,
-its slowest cells, and the total. With DLBOOK_RESULTS set for the kernels, every headline
-result the chapters `record` lands in book/results.json, and book/results_table.md (the
-book's results page) is written from it with the runtimes; run on all of book/ to refresh it.
+its slowest cells, and the total (a run on some notebooks replaces only their rows). With
+DLBOOK_RESULTS set for the kernels, every headline result the chapters `record` lands in
+book/results.json, and book/results_table.md (the book's results page) is written from it
+with the runtimes; each chapter page's runtime line and the README's chapter table are
+updated too (benchmarks/chapter_runtimes.py). A run on all of book/ rebuilds the registry.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from chapter_runtimes import TIMES, load_runtimes, update_all
 from nbclient import NotebookClient
 from tqdm.auto import tqdm
 
@@ -77,13 +80,19 @@ def main(argv: list[str]) -> int:
     rows = [time_notebook(p) for p in tqdm(paths, desc="notebooks")]
     info = machine_info()
     machine = f"{info['cpu']} ({info['cores']} cores)"
-    OUT.joinpath("notebooks.json").write_text(json.dumps(
+    if argv and TIMES.exists():  # a partial run replaces only the notebooks it timed
+        timed = {r["notebook"] for r in rows}
+        kept = [r for r in json.loads(TIMES.read_text())["notebooks"]
+                if r["notebook"] not in timed]
+        rows = sorted(kept + rows, key=lambda r: r["notebook"])
+    TIMES.write_text(json.dumps(
         {"machine": machine, "date": datetime.date.today().isoformat(), "notebooks": rows},
         indent=1) + "\n")
     OUT.joinpath("notebooks.md").write_text(markdown(rows, machine))
-    if not argv:
-        runtimes = {Path(r["notebook"]).stem.split("_")[0]: r["seconds"] for r in rows}
-        (ROOT / "book" / "results_table.md").write_text(markdown_table(load(REGISTRY), runtimes))
+    runtimes = {Path(r["notebook"]).stem.split("_")[0]: r["seconds"] for r in rows}
+    (ROOT / "book" / "results_table.md").write_text(markdown_table(load(REGISTRY), runtimes))
+    for path in update_all(load_runtimes(TIMES)):
+        print(f"runtime updated in {path.relative_to(ROOT)}")
     print(markdown(rows, machine))
     return 0
 
