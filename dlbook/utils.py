@@ -1,4 +1,5 @@
-"""Notebook helpers: one ``seed_everything``, the device to use, Colab detection, parameter counts.
+"""Notebook helpers: one ``seed_everything``, the device to use and a line saying so, Colab
+detection, parameter counts.
 
 torch is optional: it is imported inside the functions that use it, and only if installed.
 """
@@ -49,6 +50,24 @@ def get_device() -> str:
     except ImportError:
         return "cpu"
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def device_report() -> str:
+    """One line for a chapter's first output: which device torch sees and what runs on it.
+
+    ``dlbook.parity.compare`` runs the torch side on the GPU when torch sees one, so the
+    parity checks prove equality there too; torch *training* in the chapters stays on the
+    CPU, where seeded runs give the numbers the book prints and the bands its ``record``
+    calls assert. (The nbval sanitize file masks this line, so the notebooks validate on
+    either kind of machine.)
+    """
+    if get_device() == "cpu":
+        return "torch sees no GPU: parity checks and torch training run on the CPU"
+    import torch
+
+    name = torch.cuda.get_device_name(0)
+    return (f"torch sees a GPU ({name}): parity checks also run on it; torch training stays "
+            "on the CPU so the numbers match the book")
 
 
 def in_colab() -> bool:

@@ -9,7 +9,7 @@ import torch
 
 import dlbook.nn as nn
 import dlbook.random
-from dlbook.utils import get_device, in_colab, num_params, seed_everything
+from dlbook.utils import device_report, get_device, in_colab, num_params, seed_everything
 
 
 def draws() -> dict[str, object]:
@@ -42,6 +42,34 @@ def test_seed_everything_asks_torch_for_determinism(monkeypatch):
 
 def test_get_device_follows_torch():
     assert get_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_device_report_names_the_device(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert device_report() == "torch sees no GPU: parity checks and torch training run on the CPU"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: "NVIDIA H100")
+    report = device_report()
+    assert report.startswith("torch sees a GPU (NVIDIA H100): parity checks also run on it")
+
+
+def test_device_report_is_masked_for_nbval():
+    import re
+    from pathlib import Path
+
+    cfg = (Path(__file__).resolve().parents[1] / "nbval_sanitize.cfg").read_text().splitlines()
+    pairs = [(a[len("regex: "):], b[len("replace: "):])
+             for a, b in zip(cfg, cfg[1:], strict=False)
+             if a.startswith("regex: ") and b.startswith("replace: ")]
+    lines = ["torch sees no GPU: parity checks and torch training run on the CPU",
+             "torch sees a GPU (NVIDIA H100): parity checks also run on it; torch training "
+             "stays on the CPU so the numbers match the book"]
+    masked = set()
+    for line in lines:
+        for regex, replace in pairs:
+            line = re.sub(regex, replace, line)
+        masked.add(line)
+    assert masked == {"DEVICE-REPORT"}
 
 
 def test_in_colab(monkeypatch):
