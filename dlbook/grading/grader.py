@@ -75,15 +75,21 @@ def grade_file(path: Path, assignment: Assignment, limits: Limits,
 
 
 def find_submissions(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Notebook files named, and the ``*.ipynb`` in folders named, sorted, without duplicates."""
+    """Notebook files named, and the ``*.ipynb`` in folders named, sorted, without duplicates.
+
+    Only regular files: a folder or a named pipe called ``x.ipynb`` inside a folder is skipped
+    (reading a pipe would block the batch), and named explicitly it is an error.
+    """
     found: dict[Path, None] = {}
     for p in map(Path, paths):
         if p.is_dir():
             for nb in sorted(p.rglob("*.ipynb")):
-                if ".ipynb_checkpoints" not in nb.parts:
+                if nb.is_file() and ".ipynb_checkpoints" not in nb.parts:
                     found[nb] = None
-        elif p.exists():
+        elif p.is_file():
             found[p] = None
+        elif p.exists():
+            raise ValueError(f"not a regular file: {p}")
         else:
             raise FileNotFoundError(f"no such file or folder: {p}")
     return list(found)

@@ -305,3 +305,14 @@ def test_grade_command_bad_arguments(argv: list[str], message: str, tmp_path: Pa
 
     assert main(["grade", *argv, "--out", str(tmp_path / "g.csv")]) == 2
     assert message in capsys.readouterr().out
+
+
+def test_only_regular_files_are_submissions(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "real.ipynb").write_text("{}")
+    (tmp_path / "folder.ipynb").mkdir()
+    os.mkfifo(tmp_path / "pipe.ipynb")  # reading it would block the whole batch
+    assert [p.name for p in grader.find_submissions([tmp_path])] == ["real.ipynb"]
+    with pytest.raises(ValueError, match="not a regular file"):
+        grader.find_submissions([tmp_path / "pipe.ipynb"])
