@@ -17,14 +17,13 @@ dlbook.viz`` and :func:`curves` need NumPy only.
 """
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from dlbook import nn
+from dlbook.viz.output import figure_output
 
 # Display name -> a factory for a fresh module. LeakyReLU takes a slope of 0.1 (torch's
 # default is 0.01) so that its negative side is visible at plot scale.
@@ -160,11 +159,7 @@ def _png_output(activation: str, x: np.ndarray | None, dpi: int) -> dict[str, An
     _style(ax_f, ax_df)
     fig.suptitle(activation)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    png = base64.b64encode(buf.getvalue()).decode("ascii")
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"image/png": png, "text/plain": f"f and f' of {activation}"}}
+    return figure_output(fig, f"f and f' of {activation}", dpi)
 
 
 def activation_explorer(names: Sequence[str] | None = None, x: np.ndarray | None = None,

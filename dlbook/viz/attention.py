@@ -9,12 +9,12 @@ matplotlib and ipywidgets are imported inside the functions that draw.
 """
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from dlbook.viz.output import figure_output
 
 
 def _check_map(weights: np.ndarray, query_labels: Sequence | None,
@@ -65,11 +65,7 @@ def _png_output(weights: np.ndarray, query_labels: Sequence | None,
     ax = fig.add_subplot()
     fig.colorbar(_draw(ax, weights, query_labels, key_labels, title), ax=ax, shrink=0.8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    png = base64.b64encode(buf.getvalue()).decode("ascii")
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"image/png": png, "text/plain": title}}
+    return figure_output(fig, title, dpi)
 
 
 def attention_explorer(maps: Mapping[str, np.ndarray], query_labels: Sequence | None = None,

@@ -16,13 +16,12 @@ matplotlib and ipywidgets are imported inside the functions that draw.
 """
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any
 
 import numpy as np
 
 from dlbook.nn.im2col import conv2d_forward
+from dlbook.viz.output import figure_output
 
 
 def slide(image: np.ndarray, kernel: np.ndarray, stride: int = 1,
@@ -138,11 +137,7 @@ def _png_output(image: np.ndarray, kernel: np.ndarray, step: int, stride: int, p
 
     fig = Figure(figsize=(9, 3), dpi=dpi)
     _draw_step(fig, image, kernel, step, stride, padding)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    png = base64.b64encode(buf.getvalue()).decode("ascii")
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"image/png": png, "text/plain": f"convolution step {step}"}}
+    return figure_output(fig, f"convolution step {step}", dpi)
 
 
 def conv_explorer(image: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: int = 0,

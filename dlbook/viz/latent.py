@@ -16,12 +16,12 @@ r"""Figures for autoencoders: image rows and grids, the 2-D latent map, interpol
 """
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+
+from dlbook.viz.output import figure_output
 
 Decode = Callable[[np.ndarray], np.ndarray]
 IMAGE_SHAPE = (8, 8)
@@ -170,11 +170,7 @@ def _png_output(decode: Decode, z_start: np.ndarray, z_end: np.ndarray, t: float
     _show(ax, _images(decode(z), shape, "latent_explorer")[0])
     ax.set_title(f"t = {t:.2f}", fontsize=9)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    png = base64.b64encode(buf.getvalue()).decode("ascii")
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"image/png": png, "text/plain": f"decoded image at t = {t:.2f}"}}
+    return figure_output(fig, f"decoded image at t = {t:.2f}", dpi)
 
 
 def latent_explorer(decode: Decode, z_start: Any, z_end: Any, steps: int = 20,

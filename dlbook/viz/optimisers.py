@@ -20,8 +20,6 @@ check ``grad``).
 """
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +28,7 @@ import numpy as np
 
 from dlbook.nn.parameter import Parameter
 from dlbook.optim import SGD, Optimizer
+from dlbook.viz.output import figure_output
 
 
 @dataclass(frozen=True)
@@ -210,12 +209,7 @@ def _png_output(surface: Surface, lr: float, momentum: float, steps: int,
     fig = Figure(figsize=(5, 3), dpi=dpi)
     _panel(fig.subplots(), surface, lr, momentum, steps)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    png = base64.b64encode(buf.getvalue()).decode("ascii")
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"image/png": png,
-                     "text/plain": f"SGD path, lr {lr:g}, momentum {momentum:g}"}}
+    return figure_output(fig, f"SGD path, lr {lr:g}, momentum {momentum:g}", dpi)
 
 
 def lr_momentum_explorer(surface: Surface = ILL_CONDITIONED, lr: float = 0.05,
