@@ -17,13 +17,17 @@ import re
 from pathlib import Path
 
 import nbformat
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMES = ROOT / "benchmarks" / "notebooks.json"
 README = ROOT / "README.md"
 PREFIX = "*Runtime:"
 START, END = "<!-- chapters:start -->", "<!-- chapters:end -->"
-COLAB = "https://colab.research.google.com/github/dlbook/dlbook/blob/main/"
+# The repository URL is set in one place, _config.yml (as for the book's launch buttons).
+_CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+COLAB = (f"{_CONFIG['launch_buttons']['colab_url']}/github/"
+         f"{_CONFIG['repository']['url'].removeprefix('https://github.com/')}/blob/main/")
 BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 
