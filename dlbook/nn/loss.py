@@ -456,3 +456,102 @@ class BCEWithLogitsLoss(_Loss):
         s = self.saved
         pt = s.p * s.t
         return s.w * scale * ((pt + 1 - s.t) * F.sigmoid(s.x) - pt)
+
+
+class SmoothL1Loss(_Loss):
+    r"""Smooth L1 loss (Girshick 2015, *Fast R-CNN*): quadratic near zero, linear beyond.
+
+    With :math:`d_n = x_n - y_n`:
+
+    .. math::
+        \ell_n = \begin{cases} 0.5\, d_n^2 / \beta & |d_n| < \beta \\
+        |d_n| - 0.5\, \beta & \text{otherwise,} \end{cases}
+
+    and ``beta = 0`` is exactly ``L1Loss`` (as in torch).
+
+    Args:
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+        beta: where the loss turns from quadratic to linear; :math:`\beta \ge 0`.
+        size_average, reduce: deprecated torch flags, honoured (with torch's warning).
+
+    Shape:
+        - Input: ``(*)``; Target: ``(*)``, same shape; Output: scalar, or ``(*)`` for ``'none'``.
+
+    Backward, the gradient clipped to :math:`[-1, 1]`:
+    :math:`\partial L / \partial x_n = \mathrm{clip}(d_n / \beta, -1, 1)\, s_n`
+    (:math:`\mathrm{sign}(d_n)\, s_n` when :math:`\beta = 0`).
+
+    NOTE: a negative ``beta`` raises here, at construction; torch raises at the first call.
+    """
+
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(size_average, reduce, reduction)
+        if beta < 0:
+            raise ValueError(f"SmoothL1Loss: beta must be >= 0 (smooth_l1_loss does not "
+                             f"support negative values for beta), got {beta}")
+        self.beta = beta
+
+    def forward(self, input: np.ndarray, target: np.ndarray) -> float | np.ndarray:
+        x = float_array(input, "SmoothL1Loss")
+        t = float_array(target, "SmoothL1Loss", "target").astype(x.dtype, copy=False)
+        _same_shape(x, t, "SmoothL1Loss")
+        diff = x - t
+        z = np.abs(diff)
+        if self.beta == 0:
+            losses = z
+        else:
+            losses = np.where(z < self.beta, 0.5 * z * z / self.beta, z - 0.5 * self.beta)
+        return self._finish(losses.astype(x.dtype, copy=False), diff.size, diff=diff)
+
+    def _backward(self, scale: np.ndarray) -> np.ndarray:
+        diff = self.saved.diff
+        if self.beta == 0:
+            return np.sign(diff) * scale
+        return np.clip(diff / self.beta, -1, 1) * scale
+
+
+class HuberLoss(_Loss):
+    r"""Huber loss (Huber 1964), the loss DQN minimises (Mnih et al. 2015, *Human-level control
+    through deep reinforcement learning*): quadratic near zero, linear beyond ``delta``.
+
+    With :math:`d_n = x_n - y_n`:
+
+    .. math::
+        \ell_n = \begin{cases} 0.5\, d_n^2 & |d_n| < \delta \\
+        \delta\,(|d_n| - 0.5\, \delta) & \text{otherwise,} \end{cases}
+
+    so ``HuberLoss(delta)`` is ``delta`` times ``SmoothL1Loss(beta=delta)``; they agree at
+    ``delta = beta = 1``.
+
+    Args:
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+        delta: where the loss turns from quadratic to linear; :math:`\delta > 0`.
+
+    Shape:
+        - Input: ``(*)``; Target: ``(*)``, same shape; Output: scalar, or ``(*)`` for ``'none'``.
+
+    Backward, the error clipped to :math:`[-\delta, \delta]` (why DQN's updates stay bounded):
+    :math:`\partial L / \partial x_n = \mathrm{clip}(d_n, -\delta, \delta)\, s_n`.
+
+    NOTE: a non-positive ``delta`` raises here, at construction; torch raises at the first call.
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction=reduction)
+        if not delta > 0:
+            raise ValueError(f"HuberLoss: delta must be > 0 (huber_loss does not support "
+                             f"non-positive values for delta), got {delta}")
+        self.delta = delta
+
+    def forward(self, input: np.ndarray, target: np.ndarray) -> float | np.ndarray:
+        x = float_array(input, "HuberLoss")
+        t = float_array(target, "HuberLoss", "target").astype(x.dtype, copy=False)
+        _same_shape(x, t, "HuberLoss")
+        diff = x - t
+        z = np.abs(diff)
+        losses = np.where(z < self.delta, 0.5 * z * z, self.delta * (z - 0.5 * self.delta))
+        return self._finish(losses.astype(x.dtype, copy=False), diff.size, diff=diff)
+
+    def _backward(self, scale: np.ndarray) -> np.ndarray:
+        return np.clip(self.saved.diff, -self.delta, self.delta) * scale
