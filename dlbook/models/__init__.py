@@ -13,6 +13,24 @@ from dlbook.models.autoencoder import (
     vae_loss_torch,
     vae_torch,
 )
+from dlbook.models.diffusion import (
+    Denoiser,
+    Schedule,
+    cosine_schedule,
+    ddim_sample,
+    ddim_step,
+    ddim_timesteps,
+    ddpm_sample,
+    ddpm_step,
+    denoiser_step,
+    denoiser_torch,
+    diffusion_loss_torch,
+    linear_schedule,
+    q_sample,
+    timestep_embedding,
+    torch_eps,
+)
+from dlbook.models.flows import AffineCoupling, Permutation, RealNVP, coupling_mask, realnvp_torch
 from dlbook.models.gan import (
     Discriminator,
     Generator,
@@ -40,3 +58,7 @@ __all__ += ["VAE", "Autoencoder", "DenoisingAutoencoder", "VAELoss", "autoencode
 __all__ += ["Discriminator", "Generator", "MappingNetwork", "PixelNorm", "cycle_consistency_loss",
             "dcgan", "dcgan_torch", "discriminator_step", "discriminator_torch", "gan_losses_torch",
             "generator_step", "generator_torch", "gradient_penalty", "mapping_network_torch"]
+__all__ += ["AffineCoupling", "Permutation", "RealNVP", "coupling_mask", "realnvp_torch"]
+__all__ += ["Denoiser", "Schedule", "cosine_schedule", "ddim_sample", "ddim_step", "ddim_timesteps",
+            "ddpm_sample", "ddpm_step", "denoiser_step", "denoiser_torch", "diffusion_loss_torch",
+            "linear_schedule", "q_sample", "timestep_embedding", "torch_eps"]
