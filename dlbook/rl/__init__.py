@@ -15,6 +15,7 @@ functions that use them.
 """
 from dlbook.rl.dqn import (
     ReplayBuffer,
+    dqn_loss_stacked_torch,
     dqn_loss_torch,
     dqn_targets,
     dqn_update,
@@ -48,10 +49,10 @@ from dlbook.rl.tabular import (
     value_iteration,
 )
 
-__all__ = ["SOLVED_RETURN", "EpisodeBatch", "episodes_to_solve", "epsilon_at", "gae",
-           "make_vector_env", "GridWorld", "ReplayBuffer", "advantages", "collect_episodes",
-           "discounted_return", "dqn_loss_torch", "dqn_targets", "dqn_update",
-           "evaluate_policy", "max_bias_experiment", "policy_evaluation", "q_from_v",
+__all__ = ["SOLVED_RETURN", "EpisodeBatch", "GridWorld", "ReplayBuffer", "advantages",
+           "collect_episodes", "discounted_return", "dqn_loss_stacked_torch", "dqn_loss_torch",
+           "dqn_targets", "dqn_update", "episodes_to_solve", "epsilon_at", "evaluate_policy",
+           "gae", "make_vector_env", "max_bias_experiment", "policy_evaluation", "q_from_v",
            "random_policy_returns", "record_rollout", "reinforce_loss", "reinforce_loss_torch",
            "reinforce_update", "reward_to_go", "train_dqn", "train_policy_gradient",
            "value_iteration", "value_update"]

@@ -140,57 +140,94 @@ def epsilon_at(step: int, start: float, end: float, decay_steps: int) -> float:
     return end + (start - end) * max(0.0, 1.0 - step / decay_steps)
 
 
-def train_dqn(seed: int, total_steps: int = 30_000, num_envs: int = 4, double: bool = False,
-              lr: float = 1e-3, gamma: float = 0.99, batch_size: int = 64,
-              buffer_size: int = 50_000, learning_starts: int = 1_000,
+def dqn_loss_stacked_torch(q: Any, q_target: Any, batch: dict[str, Any], gamma: float,
+                           double: bool = False, delta: float = 1.0) -> Any:
+    """:func:`dqn_loss_torch` for ``K`` networks side by side (:func:`~dlbook.models.rl.
+    stacked_torch`): batch arrays ``(K, B, ...)``; the sum of the ``K`` mean Huber losses."""
+    import torch
+
+    with torch.no_grad():
+        next_target = q_target(batch["next_obs"])                       # (K, B, A)
+        if double:
+            best = q(batch["next_obs"]).argmax(dim=2, keepdim=True)
+            bootstrap = next_target.gather(2, best)[..., 0]
+        else:
+            bootstrap = next_target.max(dim=2).values
+        y = batch["rewards"] + gamma * (1.0 - batch["terminated"]) * bootstrap
+    chosen = q(batch["obs"]).gather(2, batch["actions"][..., None])[..., 0]
+    losses = torch.nn.functional.huber_loss(chosen, y, delta=delta, reduction="none")
+    return losses.mean(dim=1).sum()
+
+
+def train_dqn(seeds: tuple[int, ...] = (0,), total_steps: int = 30_000, num_envs: int = 4,
+              double: bool = False, lr: float = 1e-3, gamma: float = 0.99,
+              batch_size: int = 64, buffer_size: int = 50_000, learning_starts: int = 1_000,
               target_every: int = 250, eps_start: float = 1.0, eps_end: float = 0.05,
-              eps_decay_steps: int = 10_000, hidden: int = 64) -> dict[str, Any]:
-    """Train DQN (or double DQN) on CartPole-v1 in torch; ``total_steps`` environment steps.
+              eps_decay_steps: int = 10_000, hidden: int = 64) -> list[dict[str, Any]]:
+    """Train DQN (or double DQN) on CartPole-v1 in torch, one agent per seed, side by side.
 
-    ``num_envs`` carts step together; after ``learning_starts`` steps every vector step is
-    followed by one Adam step on a minibatch from the replay buffer, and the target network
-    is copied from the online one every ``target_every`` updates. ε-greedy exploration with
-    ε decayed linearly over ``eps_decay_steps`` environment steps. A cart's step that
-    Gymnasium spends resetting it (the step after its episode ended) is not stored.
+    Each agent has ``num_envs`` carts (all agents' carts step together in one vector env),
+    its own replay buffer and ε-greedy actions, and runs ``total_steps`` environment steps.
+    After ``learning_starts`` steps every vector step is followed by one Adam step on a
+    minibatch from each agent's buffer (the ``K`` Q-networks are trained as one
+    :func:`~dlbook.models.rl.stacked_torch` stack, which is ``K`` independent trainings), and
+    each target network is copied from its online one every ``target_every`` updates. ε
+    decays linearly over ``eps_decay_steps`` steps. A cart's step that Gymnasium spends
+    resetting it (the step after its episode ended) is not stored. Agent ``k`` is initialised
+    by ``torch.manual_seed(seeds[k])`` and draws with ``np.random.default_rng(seeds[k])``.
 
-    Returns ``{"returns": episode returns in the order they ended, "ends": the environment
-    step at which each ended, "q": the torch Q-network, "seconds": wall time}``.
+    Returns, per seed, ``{"seed", "returns": episode returns in the order they ended,
+    "ends": the agent's environment step at which each ended, "q": its torch Q-network,
+    "seconds": wall time of the whole run}``.
     """
     import torch
 
-    from dlbook.models.rl import q_net_torch
+    from dlbook.models.rl import numpy_forward, q_net_torch, stacked_torch, unstack_torch
 
     start = time.perf_counter()
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    q = q_net_torch(hidden=hidden)
+    k, n = len(seeds), num_envs
+    nets = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        nets.append(q_net_torch(hidden=hidden))
+    q = stacked_torch(nets)
     q_target = copy.deepcopy(q)
+    q_values = numpy_forward(q)
     opt = torch.optim.Adam(q.parameters(), lr=lr)
-    buffer = ReplayBuffer(buffer_size, 4, rng)
-    env = make_vector_env(num_envs)
-    obs, _ = env.reset(seed=seed)
-    resetting = np.zeros(num_envs, dtype=bool)
-    running = np.zeros(num_envs)
-    returns, ends, updates = [], [], 0
-    for step in range(0, total_steps, num_envs):
+    rngs = [np.random.default_rng(seed) for seed in seeds]
+    buffers = [ReplayBuffer(buffer_size, 4, rng) for rng in rngs]
+    env = make_vector_env(k * n)
+    obs, _ = env.reset(seed=seeds[0])
+    resetting = np.zeros(k * n, dtype=bool)
+    running = np.zeros(k * n)
+    returns: list[list[float]] = [[] for _ in seeds]
+    ends: list[list[int]] = [[] for _ in seeds]
+    updates = 0
+    for step in range(0, total_steps, n):
         eps = epsilon_at(step, eps_start, eps_end, eps_decay_steps)
-        with torch.no_grad():
-            greedy = q(torch.as_tensor(obs)).argmax(dim=1).numpy()
-        explore = rng.random(num_envs) < eps
-        actions = np.where(explore, rng.integers(0, 2, num_envs), greedy)
+        greedy = q_values(obs.reshape(k, n, -1)).argmax(axis=2).reshape(-1)
+        explore = np.concatenate([rng.random(n) < eps for rng in rngs])
+        random = np.concatenate([rng.integers(0, 2, n) for rng in rngs])
+        actions = np.where(explore, random, greedy)
         next_obs, rewards, terminated, truncated, _ = env.step(actions)
         keep = ~resetting
-        buffer.add(obs[keep], actions[keep], rewards[keep], next_obs[keep], terminated[keep])
+        for j, buffer in enumerate(buffers):
+            part = slice(j * n, (j + 1) * n)
+            m = keep[part]
+            buffer.add(obs[part][m], actions[part][m], rewards[part][m], next_obs[part][m],
+                       terminated[part][m])
         running += np.where(keep, rewards, 0.0)
         done = (terminated | truncated) & keep
         for i in np.flatnonzero(done):
-            returns.append(running[i])
-            ends.append(step + num_envs)
+            returns[i // n].append(running[i])
+            ends[i // n].append(step + n)
             running[i] = 0.0
         resetting, obs = done, next_obs
         if step >= learning_starts:
-            batch = {k: torch.as_tensor(v) for k, v in buffer.sample(batch_size).items()}
-            loss = dqn_loss_torch(q, q_target, batch, gamma, double)
+            samples = [b.sample(batch_size) for b in buffers]
+            batch = {key: torch.as_tensor(np.stack([s[key] for s in samples]))
+                     for key in samples[0]}
+            loss = dqn_loss_stacked_torch(q, q_target, batch, gamma, double)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -198,5 +235,7 @@ def train_dqn(seed: int, total_steps: int = 30_000, num_envs: int = 4, double: b
             if updates % target_every == 0:
                 q_target.load_state_dict(q.state_dict())
     env.close()
-    return {"returns": np.array(returns), "ends": np.array(ends), "q": q,
-            "seconds": time.perf_counter() - start}
+    seconds = time.perf_counter() - start
+    singles = unstack_torch(q, q_net_torch, hidden=hidden)
+    return [{"seed": seed, "returns": np.array(returns[j]), "ends": np.array(ends[j]),
+             "q": singles[j], "seconds": seconds} for j, seed in enumerate(seeds)]

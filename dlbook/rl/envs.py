@@ -57,6 +57,12 @@ class EpisodeBatch:
     terminated: np.ndarray
     returns: np.ndarray
 
+    def select(self, episodes: slice) -> EpisodeBatch:
+        """The batch of the episodes ``episodes`` (a slice of the ``N`` axis)."""
+        return EpisodeBatch(*(getattr(self, k)[:, episodes] for k in (
+            "obs", "actions", "rewards", "next_obs", "alive", "terminated")),
+            returns=self.returns[episodes])
+
     def flat(self) -> dict[str, np.ndarray]:
         """The alive steps of every episode as flat arrays ``(M, ...)``, time-major."""
         keep = self.alive

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from dlbook import nn
-from dlbook.rl.envs import collect_episodes, make_vector_env
+from dlbook.rl.envs import EpisodeBatch, collect_episodes, make_vector_env
 from dlbook.rl.returns import gae, reward_to_go
 
 METHODS = ("reinforce", "baseline", "actor_critic")
@@ -119,73 +119,100 @@ def _sample(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum((u > np.cumsum(probs, axis=1)).sum(axis=1), probs.shape[1] - 1)
 
 
-def train_policy_gradient(method: str, seed: int, n_updates: int = 40,
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def _update_agent(agent: dict[str, Any], batch: EpisodeBatch, method: str, gamma: float,
+                  lam: float, critic_steps: int) -> None:
+    """One policy-gradient update of one agent in torch from its episodes ``batch``: the
+    critic first (``critic_steps`` Adam steps towards fixed targets), then the policy."""
+    import torch
+
+    obs, next_obs = torch.as_tensor(batch.obs), torch.as_tensor(batch.next_obs)
+    alive = batch.alive
+    keep = torch.as_tensor(alive)
+    critic = agent["critic"]
+
+    def critic_values() -> tuple[np.ndarray, np.ndarray]:
+        with torch.no_grad():
+            return (critic(obs)[..., 0].double().numpy(),
+                    critic(next_obs)[..., 0].double().numpy())
+
+    values = next_values = None
+    if critic is not None:
+        values, next_values = critic_values()
+        _, targets = advantages(method, batch.rewards, alive, batch.terminated, values,
+                                next_values, gamma, lam)
+        y = torch.as_tensor(targets[alive], dtype=torch.float32)
+        for _ in range(critic_steps):
+            loss = torch.nn.functional.mse_loss(critic(obs[keep])[:, 0], y)
+            agent["opt_critic"].zero_grad()
+            loss.backward()
+            agent["opt_critic"].step()
+        values, next_values = critic_values()
+    psi, _ = advantages(method, batch.rewards, alive, batch.terminated, values, next_values,
+                        gamma, lam)
+    loss = reinforce_loss_torch(agent["policy"](obs[keep]), torch.as_tensor(batch.actions[alive]),
+                                torch.as_tensor(psi[alive], dtype=torch.float32))
+    agent["opt"].zero_grad()
+    loss.backward()
+    agent["opt"].step()
+
+
+def train_policy_gradient(method: str, seeds: tuple[int, ...] = (0,), n_updates: int = 40,
                           episodes_per_update: int = 16, lr: float = 0.01,
                           critic_lr: float = 0.01, critic_steps: int = 5,
                           gamma: float = 0.99, lam: float = 0.95,
-                          hidden: int = 32) -> dict[str, Any]:
-    """Train a policy on CartPole-v1 in torch with ``method`` (see :func:`advantages`).
+                          hidden: int = 32) -> list[dict[str, Any]]:
+    """Train one policy per seed on CartPole-v1 with ``method`` (see :func:`advantages`).
 
-    Each update collects ``episodes_per_update`` episodes side by side (a vector env),
-    takes one Adam step of the policy on all their steps and, with a critic,
-    ``critic_steps`` Adam steps of it first (so :math:`\\Psi` uses the refreshed critic).
-    Seeds torch (initialisation), NumPy (action sampling) and the environment from ``seed``.
+    Each update, every agent plays ``episodes_per_update`` episodes (all agents' carts step
+    together in one vector env), then takes, in torch, ``critic_steps`` Adam steps of its
+    critic (if it has one) and one Adam step of its policy on all its steps. The agents are
+    independent: agent ``k`` is initialised by ``torch.manual_seed(seeds[k])`` and samples
+    its actions with ``np.random.default_rng(seeds[k])``; the environment is seeded with
+    ``seeds[0]``. Acting runs the torch policy in NumPy (:func:`~dlbook.models.rl.numpy_forward`).
 
-    Returns ``{"returns": (n_updates * episodes_per_update,) episode returns in order,
-    "policy": the torch policy, "critic": the critic or None, "seconds": wall time}``.
+    Returns, per seed, ``{"seed", "returns": (n_updates * episodes_per_update,) episode
+    returns in order, "policy", "critic" (None for REINFORCE), "seconds": wall time of the
+    whole run (all seeds)}``.
     """
     import torch
 
-    from dlbook.models.rl import policy_net_torch, value_net_torch
+    from dlbook.models.rl import numpy_forward, policy_net_torch, value_net_torch
 
     if method not in METHODS:
         raise ValueError(f"train_policy_gradient: method must be one of {METHODS}, "
                          f"got {method!r}")
     start = time.perf_counter()
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    policy = policy_net_torch(hidden=hidden)
-    critic = value_net_torch(hidden=hidden) if method != "reinforce" else None
-    opt = torch.optim.Adam(policy.parameters(), lr=lr)
-    opt_critic = torch.optim.Adam(critic.parameters(), lr=critic_lr) if critic else None
-    env = make_vector_env(episodes_per_update)
+    agents = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        policy = policy_net_torch(hidden=hidden)
+        critic = value_net_torch(hidden=hidden) if method != "reinforce" else None
+        agents.append({"seed": seed, "policy": policy, "critic": critic,
+                       "opt": torch.optim.Adam(policy.parameters(), lr=lr),
+                       "opt_critic": (torch.optim.Adam(critic.parameters(), lr=critic_lr)
+                                      if critic is not None else None),
+                       "act": numpy_forward(policy), "rng": np.random.default_rng(seed),
+                       "returns": []})
+    n = episodes_per_update
+    env = make_vector_env(n * len(agents))
 
     def act(obs: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            probs = torch.softmax(policy(torch.as_tensor(obs)), dim=1).double().numpy()
-        return _sample(probs, rng)
+        return np.concatenate([
+            _sample(_softmax(a["act"](obs[k * n:(k + 1) * n]).astype(np.float64)), a["rng"])
+            for k, a in enumerate(agents)])
 
-    all_returns = []
     for update in range(n_updates):
-        batch = collect_episodes(env, act, seed=seed if update == 0 else None)
-        all_returns.append(batch.returns)
-        obs, next_obs = torch.as_tensor(batch.obs), torch.as_tensor(batch.next_obs)
-        values = next_values = None
-        if critic is not None:
-            with torch.no_grad():
-                values = critic(obs)[..., 0].double().numpy()
-                next_values = critic(next_obs)[..., 0].double().numpy()
-            _, targets = advantages(method, batch.rewards, batch.alive, batch.terminated,
-                                    values, next_values, gamma, lam)
-            keep = torch.as_tensor(batch.alive)
-            y = torch.as_tensor(targets[batch.alive], dtype=torch.float32)
-            for _ in range(critic_steps):
-                loss = torch.nn.functional.mse_loss(critic(obs[keep])[:, 0], y)
-                opt_critic.zero_grad()
-                loss.backward()
-                opt_critic.step()
-            with torch.no_grad():
-                values = critic(obs)[..., 0].double().numpy()
-                next_values = critic(next_obs)[..., 0].double().numpy()
-        psi, _ = advantages(method, batch.rewards, batch.alive, batch.terminated, values,
-                            next_values, gamma, lam)
-        keep = torch.as_tensor(batch.alive)
-        loss = reinforce_loss_torch(policy(obs[keep]),
-                                    torch.as_tensor(batch.actions[batch.alive]),
-                                    torch.as_tensor(psi[batch.alive], dtype=torch.float32))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        batch = collect_episodes(env, act, seed=seeds[0] if update == 0 else None)
+        for k, agent in enumerate(agents):
+            part = batch.select(slice(k * n, (k + 1) * n))
+            agent["returns"].append(part.returns)
+            _update_agent(agent, part, method, gamma, lam, critic_steps)
     env.close()
-    return {"returns": np.concatenate(all_returns), "policy": policy, "critic": critic,
-            "seconds": time.perf_counter() - start}
+    seconds = time.perf_counter() - start
+    return [{"seed": a["seed"], "returns": np.concatenate(a["returns"]), "policy": a["policy"],
+             "critic": a["critic"], "seconds": seconds} for a in agents]

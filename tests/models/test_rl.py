@@ -9,10 +9,13 @@ import torch
 
 from dlbook import optim
 from dlbook.models.rl import (
+    numpy_forward,
     policy_net,
     policy_net_torch,
     q_net,
     q_net_torch,
+    stacked_torch,
+    unstack_torch,
     value_net,
     value_net_torch,
 )
@@ -23,6 +26,7 @@ from dlbook.rl import (
     advantages,
     collect_episodes,
     discounted_return,
+    dqn_loss_stacked_torch,
     dqn_loss_torch,
     dqn_targets,
     dqn_update,
@@ -401,15 +405,76 @@ def test_episodes_to_solve():
 
 def test_training_is_reproducible_and_returns_curves():
     torch.set_num_threads(1)
-    a = train_policy_gradient("actor_critic", seed=0, n_updates=2, episodes_per_update=4)
-    b = train_policy_gradient("actor_critic", seed=0, n_updates=2, episodes_per_update=4)
-    assert a["returns"].shape == (8,)
-    np.testing.assert_array_equal(a["returns"], b["returns"])
+    a = train_policy_gradient("actor_critic", seeds=(0, 1), n_updates=2, episodes_per_update=4)
+    b = train_policy_gradient("actor_critic", seeds=(0, 1), n_updates=2, episodes_per_update=4)
+    assert [r["seed"] for r in a] == [0, 1] and a[0]["returns"].shape == (8,)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x["returns"], y["returns"])
+        for name, p in x["policy"].state_dict().items():
+            torch.testing.assert_close(p, y["policy"].state_dict()[name], rtol=0, atol=0)
+    assert not np.array_equal(a[0]["returns"], a[1]["returns"])
     with pytest.raises(ValueError, match="method must be one of"):
-        train_policy_gradient("ppo", seed=0)
-    d = train_dqn(seed=0, total_steps=1_200, learning_starts=400)
-    e = train_dqn(seed=0, total_steps=1_200, learning_starts=400)
-    assert len(d["returns"]) == len(d["ends"]) > 10
-    np.testing.assert_array_equal(d["returns"], e["returns"])
-    for name, p in d["q"].state_dict().items():
-        torch.testing.assert_close(p, e["q"].state_dict()[name], rtol=0, atol=0)
+        train_policy_gradient("ppo")
+    d = train_dqn(seeds=(0, 1), total_steps=1_200, learning_starts=400)
+    e = train_dqn(seeds=(0, 1), total_steps=1_200, learning_starts=400)
+    assert len(d[0]["returns"]) == len(d[0]["ends"]) > 10
+    for x, y in zip(d, e, strict=True):
+        np.testing.assert_array_equal(x["returns"], y["returns"])
+        for name, p in x["q"].state_dict().items():
+            torch.testing.assert_close(p, y["q"].state_dict()[name], rtol=0, atol=0)
+
+
+# -- acting in NumPy, K networks side by side --------------------------------------------------
+
+def test_numpy_forward_equals_torch_and_follows_updates():
+    torch.manual_seed(0)
+    net = policy_net_torch(hidden=8)
+    act = numpy_forward(net)
+    obs = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_allclose(act(obs), net(torch.tensor(obs)).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    net(torch.tensor(obs)).sum().backward()
+    opt.step()                                         # in place: the NumPy view sees it
+    np.testing.assert_allclose(act(obs), net(torch.tensor(obs)).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="3-layer MLP"):
+        numpy_forward(torch.nn.Linear(2, 2))
+
+
+def test_stacked_networks_equal_separate_ones_forward_and_one_dqn_update():
+    nets, targets = [], []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        nets.append(q_net_torch(hidden=8).double())
+        targets.append(q_net_torch(hidden=8).double())
+    stack, stack_target = stacked_torch(nets), stacked_torch(targets)
+    batches = [_dqn_batch(n=9, seed=s) for s in range(3)]
+    x = torch.tensor(np.stack([b["obs"] for b in batches]))
+    out = stack(x)
+    for j, net in enumerate(nets):
+        np.testing.assert_allclose(out[j].detach().numpy(), net(x[j]).detach().numpy(), **TOL)
+    np.testing.assert_allclose(numpy_forward(stack)(x.numpy()), out.detach().numpy(), **TOL)
+    # one update of the stack = one update of each network on its own batch
+    for double in (False, True):
+        opt = torch.optim.Adam(stack.parameters(), lr=0.01)
+        stacked_batch = {k: torch.tensor(np.stack([b[k] for b in batches])) for k in batches[0]}
+        loss = dqn_loss_stacked_torch(stack, stack_target, stacked_batch, 0.99, double)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total = 0.0
+        for net, target, batch in zip(nets, targets, batches, strict=True):
+            opt_j = torch.optim.Adam(net.parameters(), lr=0.01)
+            loss_j = dqn_loss_torch(net, target, {k: torch.tensor(v) for k, v in batch.items()},
+                                    0.99, double)
+            opt_j.zero_grad()
+            loss_j.backward()
+            opt_j.step()
+            total += loss_j.item()
+        np.testing.assert_allclose(loss.item(), total, **TOL)
+        for mine, theirs in zip(unstack_torch(stack, q_net_torch, hidden=8), nets, strict=True):
+            for name, p in theirs.state_dict().items():
+                np.testing.assert_allclose(mine.state_dict()[name].numpy(), p.numpy(), **TOL)
+    with pytest.raises(ValueError, match="same shapes"):
+        stacked_torch([q_net_torch(hidden=4), q_net_torch(hidden=5)])
