@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from dlbook.grading.diagnose import value_message
+
 # (atol, rtol) by the expected dtype: float64 answers must agree to rounding error; float32
 # answers to what float32 can hold after a few dozen operations.
 TOLERANCE: dict[np.dtype, tuple[float, float]] = {
@@ -54,11 +56,12 @@ def _index(idx: tuple[int, ...]) -> str:
     return f" at index {tuple(int(i) for i in idx)}" if idx else ""
 
 
-def compare_array(name: str, got: Any, expected: Any) -> None:
+def compare_array(name: str, got: Any, expected: Any, sizes: Sequence[int] = ()) -> None:
     """Check shape, dtype (for arrays) and values of ``got`` against ``expected``.
 
     Values agree when ``|got - expected| <= atol + rtol * |expected|`` elementwise, with
-    ``(atol, rtol)`` from :data:`TOLERANCE` for the expected dtype.
+    ``(atol, rtol)`` from :data:`TOLERANCE` for the expected dtype. ``sizes`` (the dimensions
+    of the question's outputs) let the message name a constant ratio such as the batch size.
     """
     expected = np.asarray(expected)
     arr = _as_array(name, got, expected)
@@ -87,8 +90,8 @@ def compare_array(name: str, got: Any, expected: Any) -> None:
         excess = err - (atol + rtol * np.where(np.isfinite(exp), np.abs(exp), 0.0))
     if (excess > 0).any():
         idx = np.unravel_index(np.argmax(excess), excess.shape) if excess.ndim else ()
-        raise Mismatch(f"{name} is wrong: max abs error {err.max():.2g}{_index(idx)} "
-                       f"(got {arr[idx]:.6g}, expected {exp[idx]:.6g})")
+        # diagnose: enough digits to differ, the relative error, a constant ratio named
+        raise Mismatch(value_message(name, arr, exp, err, idx, (*expected.shape, *sizes)))
 
 
 def name_outputs(raw: Any, names: Sequence[str], fn_name: str) -> dict[str, Any]:
@@ -116,5 +119,6 @@ def name_outputs(raw: Any, names: Sequence[str], fn_name: str) -> dict[str, Any]
 
 def compare_outputs(got: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
     """Compare every output the reference gives, in the reference's order."""
+    sizes = [int(n) for exp in expected.values() for n in np.shape(exp)]
     for name, exp in expected.items():
-        compare_array(name, got[name], exp)
+        compare_array(name, got[name], exp, sizes)
