@@ -9,7 +9,10 @@ and, when the answer is the expected one times a constant, names the constant:
   other way round, the classic batch-size mistake),
 - ``(N - 1) / N`` or ``N / (N - 1)`` (a variance divided by the wrong count),
 - ``2`` or ``1/2`` (the factor of a derivative of a square), ``-1`` (a sign),
-- any other constant, for arrays, where one factor explains every entry.
+- any other constant, for arrays, where one factor explains every entry;
+
+and a square array returned transposed. ``N`` ranges over the dimensions of the outputs and
+their pairwise products (a mean over ``N * C`` entries).
 
 Nothing here knows about questions: ``sizes`` are the dimensions of the expected outputs.
 """
@@ -111,9 +114,22 @@ def value_message(name: str, got: np.ndarray, expected: np.ndarray, err: np.ndar
             message += f", relative error {abs(g - e) / abs(e):.1e}"
     else:
         message += f"(got {g}, expected {e})"
+    if is_transpose(got, expected):
+        return message + (f"; {name} is the transpose of the expected array: check which "
+                          "index is rows (torch's weight is (out_features, in_features))")
     c = constant_ratio(got, expected)
     if c is not None:
-        hint = name_ratio(c, sizes, several_entries=np.size(expected) > 1)
+        dims = sorted({int(n) for n in sizes if int(n) > 1})
+        products = [a * b for i, a in enumerate(dims) for b in dims[i:]]
+        hint = name_ratio(c, [*dims, *products], several_entries=np.size(expected) > 1)
         if hint:
             message += f"; {hint}"
     return message
+
+
+def is_transpose(got: np.ndarray, expected: np.ndarray) -> bool:
+    """Whether a square, non-symmetric ``expected`` was returned transposed."""
+    got, expected = np.asarray(got), np.asarray(expected)
+    if expected.ndim != 2 or got.shape != expected.T.shape or np.allclose(expected, expected.T):
+        return False
+    return bool(np.allclose(got, expected.T, rtol=1e-6, atol=1e-12))

@@ -71,3 +71,15 @@ def test_float32_answers_with_a_factor_are_recognised():
     expected = np.random.default_rng(2).normal(size=(8, 3)).astype(np.float32)
     got = (expected.astype(np.float64) * 8).astype(np.float32)
     assert "8 times" in _message(got, expected)
+
+
+def test_a_transposed_square_array_is_named():
+    expected = np.random.default_rng(3).normal(size=(4, 4))
+    assert "is the transpose of the expected array" in _message(expected.T, expected)
+
+
+def test_a_mean_over_all_entries_names_the_product_of_two_sizes():
+    # MSE averaged over N * C = 12 entries, summed instead: the ratio is 12, not a single dim.
+    expected = {"loss": np.float64(0.5), "grad": np.random.default_rng(4).normal(size=(4, 3))}
+    with pytest.raises(Mismatch, match="12 times the expected value"):
+        compare_outputs({"loss": 6.0, "grad": expected["grad"]}, expected)
