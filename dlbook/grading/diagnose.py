@@ -59,26 +59,28 @@ def name_ratio(c: float, sizes: Iterable[int], several_entries: bool) -> str | N
     is named only when it is one of the known factors.
     """
     sizes = sorted({int(n) for n in sizes if int(n) > 1})
+    every = "every entry is" if several_entries else "the value is"
     if _close(c, 1.0):
         return None
     if _close(c, -1.0):
-        return "every entry has the opposite sign: check the sign of the gradient or update"
+        return f"{every} the expected one with the opposite sign: check the sign"
+    if _close(c, 2.0) or _close(c, 0.5):
+        size_two = " (or a sum/mean over a size of 2 mixed up)" if 2 in sizes else ""
+        if c > 1:
+            return (f"{every} twice the expected value: a factor 2 too many (the 2 from "
+                    f"differentiating a square, or a missing 1/2){size_two}")
+        return f"{every} half the expected value: a factor 2 missing{size_two}"
     for n in sizes:
         if _close(c, n):
-            return (f"every entry is {n} times the expected value: a sum over {n} where the "
-                    f"mean is wanted? (did you average over the batch?)")
+            return (f"{every} {n} times the expected value: a sum over {n} where the mean is "
+                    f"wanted? (did you average over the batch?)")
         if _close(c, 1 / n):
-            return (f"every entry is 1/{n} of the expected value: divided by {n} where a sum "
-                    f"is wanted, or averaged twice?")
+            return (f"{every} 1/{n} of the expected value: divided by {n} where a sum is "
+                    f"wanted, or averaged twice?")
     for n in sizes:
         if _close(c, (n - 1) / n) or _close(c, n / (n - 1)):
-            return (f"every entry is {n - 1}/{n} or {n}/{n - 1} of the expected value: "
-                    f"divided by {n - 1} where {n} is wanted, or the other way round")
-    if _close(c, 2.0):
-        return ("every entry is twice the expected value: a factor 2 too many "
-                "(the 2 from differentiating a square, or a missing 1/2)")
-    if _close(c, 0.5):
-        return "every entry is half the expected value: a factor 2 missing"
+            return (f"{every} {n - 1}/{n} or {n}/{n - 1} of the expected value: divided by "
+                    f"{n - 1} where {n} is wanted, or the other way round")
     if several_entries:
         return f"every entry is {c:.6g} times the expected value: one constant factor is off"
     return None

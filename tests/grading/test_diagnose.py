@@ -39,6 +39,7 @@ def test_distinct_digits_grow_until_the_strings_differ():
     (2.0, (), "twice the expected value"),
     (0.5, (), "half the expected value"),
     (-1.0, (), "opposite sign"),
+    (0.5, (2, 3), "half the expected value: a factor 2 missing (or a sum/mean over a size of 2"),
     (3.7, (), "3.7 times the expected value: one constant factor is off"),
 ])
 def test_a_constant_ratio_is_named(factor, sizes, words):
@@ -52,7 +53,7 @@ def test_the_batch_size_comes_from_the_other_outputs():
     rng = np.random.default_rng(1)
     expected = {"loss": np.float64(0.8), "grad": rng.normal(size=(7, 4))}
     got = {"loss": 7 * 0.8, "grad": expected["grad"]}
-    with pytest.raises(Mismatch, match="loss is wrong.*7 times the expected value"):
+    with pytest.raises(Mismatch, match="loss is wrong.*the value is 7 times the expected value"):
         compare_outputs(got, expected)
 
 
