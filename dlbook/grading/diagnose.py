@@ -18,7 +18,8 @@ Nothing here knows about questions: ``sizes`` are the dimensions of the expected
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,16 @@ def constant_ratio(got: np.ndarray, expected: np.ndarray) -> float | None:
     if np.abs(got[~informative]).max(initial=0.0) > RATIO_RTOL * abs(c) * scale:
         return None
     return c
+
+
+def case_sizes(args: Any) -> list[int]:
+    """Every dimension of every array in a case's ``args`` (a dict, list or array), so that a
+    ratio equal to the batch size, which no output may show, can be named."""
+    if isinstance(args, Mapping):
+        args = list(args.values())
+    if isinstance(args, (list, tuple)):
+        return [n for a in args for n in case_sizes(a)]
+    return [int(n) for n in np.shape(args)] if isinstance(args, np.ndarray) else []
 
 
 def _close(c: float, target: float) -> bool:

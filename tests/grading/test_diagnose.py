@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dlbook.grading.compare import Mismatch, compare_array, compare_outputs
-from dlbook.grading.diagnose import constant_ratio, distinct_digits, name_ratio
+from dlbook.grading.diagnose import case_sizes, constant_ratio, distinct_digits, name_ratio
 
 
 def _message(got, expected, sizes=()):
@@ -84,3 +84,12 @@ def test_a_mean_over_all_entries_names_the_product_of_two_sizes():
     expected = {"loss": np.float64(0.5), "grad": np.random.default_rng(4).normal(size=(4, 3))}
     with pytest.raises(Mismatch, match="12 times the expected value"):
         compare_outputs({"loss": 6.0, "grad": expected["grad"]}, expected)
+
+
+def test_the_batch_size_can_come_from_the_inputs():
+    # Gradients of weights (5, 4) and (3, 5) from a batch of 6: N = 6 is in no output's shape.
+    args = {"X": np.zeros((6, 4)), "y": np.zeros(6, dtype=int), "Ws": [np.zeros((5, 4))], "k": 3}
+    assert case_sizes(args) == [6, 4, 6, 5, 4]
+    expected = {"W1": np.random.default_rng(5).normal(size=(5, 4))}
+    with pytest.raises(Mismatch, match="6 times the expected value"):
+        compare_outputs({"W1": 6 * expected["W1"]}, expected, sizes=case_sizes(args))
