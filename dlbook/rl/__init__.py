@@ -42,6 +42,7 @@ from dlbook.rl.policy_gradient import (
 )
 from dlbook.rl.returns import discounted_return, gae, reward_to_go
 from dlbook.rl.tabular import (
+    ARROWS,
     GridWorld,
     max_bias_experiment,
     policy_evaluation,
@@ -49,7 +50,7 @@ from dlbook.rl.tabular import (
     value_iteration,
 )
 
-__all__ = ["SOLVED_RETURN", "EpisodeBatch", "GridWorld", "ReplayBuffer", "advantages",
+__all__ = ["ARROWS", "SOLVED_RETURN", "EpisodeBatch", "GridWorld", "ReplayBuffer", "advantages",
            "collect_episodes", "discounted_return", "dqn_loss_stacked_torch", "dqn_loss_torch",
            "dqn_targets", "dqn_update", "episodes_to_solve", "epsilon_at", "evaluate_policy",
            "gae", "make_vector_env", "max_bias_experiment", "policy_evaluation", "q_from_v",
