@@ -291,7 +291,7 @@ def ddim_timesteps(T: int, steps: int) -> np.ndarray:
     """``steps`` timesteps evenly spaced from ``T - 1`` down to 0 (decreasing, distinct)."""
     if not 1 <= steps <= T:
         raise ValueError(f"ddim_timesteps: steps must be in [1, {T}], got {steps}")
-    return np.unique(np.round(np.linspace(0, T - 1, steps)).astype(np.int64))[::-1]
+    return np.unique(np.round(np.linspace(T - 1, 0, steps)).astype(np.int64))[::-1]
 
 
 def ddim_sample(eps_model: EpsModel, schedule: Schedule, x_T: np.ndarray,
