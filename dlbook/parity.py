@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.nn.module import Module, to_numpy
+from dlbook.nn.module import Module, no_grad, to_numpy
 
 # Default tolerances of ``np.allclose(ours, reference, rtol, atol)``, by dtype.
-TOLERANCES = {np.dtype(np.float64): (1e-7, 1e-9), np.dtype(np.float32): (1e-4, 1e-5)}
+TOLERANCES = {np.dtype(np.float64): (1e-10, 1e-12), np.dtype(np.float32): (1e-4, 1e-5)}
 # Errors below these are printed as "< floor" (absolute, relative), so printed text is the same
 # on every machine; float64 rounding errors are ~1e-16, float32's ~1e-7 relative.
 DISPLAY_FLOORS = {np.dtype(np.float64): (1e-12, 1e-12), np.dtype(np.float32): (1e-4, 1e-5)}
@@ -140,16 +140,23 @@ def _exact(value: float, floor: float, ok: bool = True) -> str:
 
 
 def compare_arrays(quantity: str, ours: Any, ref: Any, rtol: float, atol: float) -> ParityRow:
-    """One report row: ``ours`` against the reference ``ref`` with ``np.allclose``'s test."""
+    """One report row: ``ours`` against the reference ``ref`` with ``np.allclose``'s test.
+
+    A row fails, and says so in its name, when the shapes or the dtypes differ (a float32
+    result where the reference is float64 is dtype drift, even when the values agree).
+    """
     ours, ref = np.asarray(ours), np.asarray(ref)
     if ours.shape != ref.shape:
         return ParityRow(f"{quantity} (shape {ours.shape} vs {ref.shape})", ref.shape,
                          math.inf, math.inf, False)
+    same_dtype = ours.dtype == ref.dtype
+    if not same_dtype:
+        quantity = f"{quantity} (dtype {ours.dtype} vs {ref.dtype})"
     diff = np.abs(ours.astype(np.float64) - ref.astype(np.float64))
     max_abs = float(diff.max()) if diff.size else 0.0
     scale = float(np.abs(ref).max()) if ref.size else 0.0
     max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else math.inf)
-    ok = bool(np.allclose(ours, ref, rtol=rtol, atol=atol))
+    ok = same_dtype and bool(np.allclose(ours, ref, rtol=rtol, atol=atol))
     return ParityRow(quantity, tuple(ref.shape), max_abs, max_rel, ok)
 
 
@@ -208,7 +215,9 @@ def compare(np_module: Module, torch_module: Any, *inputs: Any, device: str | No
        ``device`` (default ``"cuda"`` when torch sees one, else ``"cpu"``).
     2. Inputs (NumPy arrays or torch tensors) keep integer dtypes; floating inputs take the
        torch module's dtype (the inputs' own dtype for a module without floating state) and
-       require grad on the torch side.
+       require grad on the torch side. A NumPy input that already has that dtype is passed to
+       ``np_module`` itself, not a copy, as is the upstream gradient: a row fails if the
+       NumPy module changed either in place.
     3. Forward on both. Where the output is a tuple, element ``output`` is compared
        (``LSTM``'s ``output`` for the default 0).
     4. One upstream gradient ``grad_out`` (standard normal from ``default_rng(seed)`` unless
@@ -216,12 +225,13 @@ def compare(np_module: Module, torch_module: Any, *inputs: Any, device: str | No
     5. Compared: the output, each input gradient (``np_module.backward`` returns one per
        floating input; a single array where torch has several floating inputs, as a loss's
        ``(input, target)``, is the first one's), each parameter gradient by torch's name, and
-       each floating buffer after the forward pass (running statistics).
+       each floating buffer after the forward pass (running statistics). Every row also
+       checks that the dtypes match torch's (no silent promotion or demotion).
 
     ``forward_kwargs`` go to both forwards (NumPy arrays become tensors on the torch side),
     e.g. ``{"need_weights": False}``.
 
-    Tolerances are ``np.allclose``'s, by default float64: ``rtol=1e-7, atol=1e-9`` and
+    Tolerances are ``np.allclose``'s, by default float64: ``rtol=1e-10, atol=1e-12`` and
     float32: ``rtol=1e-4, atol=1e-5``. On CUDA, TF32 is switched off while comparing.
     """
     import torch
@@ -233,9 +243,11 @@ def compare(np_module: Module, torch_module: Any, *inputs: Any, device: str | No
     np_module.load_state_dict(torch_state, strict=False)  # missing names become failed rows
     np_module.train(torch_module.training)
     np_module.zero_grad()
-    arrays = [to_numpy(x) for x in inputs]
+    arrays = [x if isinstance(x, np.ndarray) else to_numpy(x) for x in inputs]
     dtype = _float_dtype(torch_module, arrays)
-    arrays = [a.astype(dtype) if np.issubdtype(a.dtype, np.floating) else a for a in arrays]
+    arrays = [a.astype(dtype) if a.dtype.kind == "f" and a.dtype != dtype else a
+              for a in arrays]
+    before = [a.copy() for a in arrays]
     rtol, atol = _tolerances(dtype, rtol, atol)
     report = ParityReport(f"{type(np_module).__name__} vs torch.nn.{type(torch_module).__name__}"
                           f" ({dtype.name})", floors=_floors(dtype))
@@ -251,12 +263,20 @@ def compare(np_module: Module, torch_module: Any, *inputs: Any, device: str | No
                                  requires_grad=bool(np.issubdtype(a.dtype, np.floating)))
                     for a in arrays]
         t_out = _select(tm(*t_inputs, **t_kwargs), output)
-        np_out = np.asarray(_select(np_module(*[a.copy() for a in arrays], **kwargs), output))
+        np_out = np.asarray(_select(np_module(*arrays, **kwargs), output))
         report.rows.append(compare_arrays("output", np_out, to_numpy(t_out), rtol, atol))
         _compare_buffers(report, np_module, tm, rtol, atol)
         g = _grad_out(grad_out, tuple(t_out.shape), dtype, np.random.default_rng(seed))
         t_out.backward(torch.tensor(g, device=device, dtype=t_out.dtype))
-        np_grads = _as_tuple(np_module.backward(g.copy()))
+        g_before = g.copy()
+        np_grads = _as_tuple(np_module.backward(g))
+    report.rows += [ParityRow(f"input {i} (changed in place by {type(np_module).__name__})",
+                              a.shape, math.inf, math.inf, False)
+                    for i, (a, b) in enumerate(zip(arrays, before, strict=True))
+                    if not np.array_equal(a, b, equal_nan=a.dtype.kind == "f")]
+    if not np.array_equal(g, g_before):
+        report.rows.append(ParityRow("grad_out (changed in place by backward)", g.shape,
+                                     math.inf, math.inf, False))
     _compare_input_grads(report, np_grads, t_inputs, rtol, atol)
     _compare_param_grads(report, np_module, tm, rtol, atol)
     return report
@@ -371,12 +391,12 @@ def _gradcheck_module(module: Module, arrays: list[np.ndarray], grad_out: Any, e
     grads = {name: (np.zeros_like(p.data) if p.grad is None else p.grad.copy())
              for name, p in params}
     report = ParityReport(f"gradcheck {type(module).__name__} (float64)", floors=(atol, rtol))
-    _check_inputs(report, run, arrays, analytic, g, eps, atol, rtol)
-    for name, p in params:
-        numeric = _numeric_grad(run, p.data, g, eps)
-        report.rows.append(compare_arrays(f"grad {name}", grads[name], numeric, rtol, atol))
-    run()  # leave the forward cache of the unperturbed point, then undo buffer updates
-    module.load_state_dict(state)
+    with no_grad():  # the perturbed forwards need no backward: they keep no cache
+        _check_inputs(report, run, arrays, analytic, g, eps, atol, rtol)
+        for name, p in params:
+            numeric = _numeric_grad(run, p.data, g, eps)
+            report.rows.append(compare_arrays(f"grad {name}", grads[name], numeric, rtol, atol))
+    module.load_state_dict(state)  # undo the perturbed forwards' buffer updates
     for name, p in params:
         p.grad = grads[name]
     return report

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import dlbook.nn as nn
+from dlbook import parity
 from dlbook.nn.module import Module
 from dlbook.nn.parameter import Parameter
 from dlbook.parity import ParityReport, ParityRow, compare, compare_arrays, gradcheck
@@ -253,3 +254,52 @@ def test_importing_dlbook_does_not_import_torch():
     code = ("import sys, dlbook, dlbook.nn, dlbook.parity, dlbook.autograd, dlbook.utils, "
             "dlbook.data; assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class PromotingTanh(Module):
+    """A deliberately wrong Tanh: right values, but computed and returned in float64."""
+
+    def forward(self, x):
+        self.save_for_backward(y=np.tanh(x.astype(np.float64)))
+        return self.saved.y
+
+    def backward(self, grad_out):
+        return grad_out * (1 - self.saved.y ** 2)
+
+
+class MutatingTanh(nn.Tanh):
+    """A deliberately wrong Tanh: it scribbles on its input and on the upstream gradient."""
+
+    def forward(self, x):
+        out = super().forward(x)
+        x[...] = 0
+        return out
+
+    def backward(self, grad_out):
+        grad = super().backward(grad_out)
+        grad_out[...] = 0
+        return grad
+
+
+def test_compare_fails_rows_whose_dtype_differs_from_torch():
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    report = compare(PromotingTanh(), torch.nn.Tanh(), x, device="cpu")
+    assert not report.ok
+    assert report.rows[0].quantity == "output (dtype float64 vs float32)"
+    assert report.rows[0].max_abs < 1e-6  # the values agree: only the dtype is wrong
+    assert not compare_arrays("x", np.ones(2, np.float32), np.ones(2), 1e-7, 1e-9).ok
+
+
+def test_compare_passes_the_callers_arrays_and_fails_if_they_change():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    report = compare(MutatingTanh(), torch.nn.Tanh(), x, device="cpu")
+    names = [r.quantity for r in report.rows if not r.ok]
+    assert "input 0 (changed in place by MutatingTanh)" in names
+    assert "grad_out (changed in place by backward)" in names
+    assert compare(nn.Tanh(), torch.nn.Tanh(), x, device="cpu").ok
+
+
+def test_float64_default_tolerance_is_1e_10():
+    ref = np.ones(3)
+    assert not compare_arrays("x", ref + 1e-9, ref, *parity.TOLERANCES[np.dtype(np.float64)]).ok
+    assert compare_arrays("x", ref + 1e-11, ref, *parity.TOLERANCES[np.dtype(np.float64)]).ok

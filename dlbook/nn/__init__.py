@@ -33,7 +33,7 @@ from dlbook.nn.loss import (
     NLLLoss,
     SmoothL1Loss,
 )
-from dlbook.nn.module import Module
+from dlbook.nn.module import Module, is_grad_enabled, no_grad
 from dlbook.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from dlbook.nn.parameter import Parameter
 from dlbook.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
@@ -48,7 +48,8 @@ from dlbook.nn.transformer import (
 )
 from dlbook.nn.vae import GaussianKLLoss, Reparameterize
 
-__all__ = ["Flatten", "Identity", "Linear", "Module", "Parameter", "Sequential", "init"]
+__all__ = ["Flatten", "Identity", "Linear", "Module", "Parameter", "Sequential", "init",
+           "is_grad_enabled", "no_grad"]
 __all__ += ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "PReLU", "ReLU", "Sigmoid", "SiLU",
             "Softmax", "Tanh", "functional", "utils"]
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Loss", "MSELoss", "NLLLoss"]

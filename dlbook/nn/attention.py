@@ -40,7 +40,9 @@ class MultiheadAttention(Module):
         num_heads: number of heads ``h``; ``E`` must be divisible by it.
         dropout: dropout probability on the attention weights (training mode only).
         bias: learn ``in_proj_bias`` and ``out_proj.bias``.
-        add_bias_kv, add_zero_attn: not supported (``NotImplementedError`` if True).
+        add_bias_kv: learn ``bias_k`` and ``bias_v`` ``(1, 1, E)``, appended to the projected
+            keys and values as one more position every query can attend to.
+        add_zero_attn: append one more key and value position of zeros (after the biases).
         kdim, vdim: feature sizes of key and value (default ``E``); when either differs from
             ``E`` the projections are ``q_proj_weight``, ``k_proj_weight``, ``v_proj_weight``
             instead of one stacked ``in_proj_weight`` ``(3E, E)``.
@@ -53,8 +55,9 @@ class MultiheadAttention(Module):
           ``(N, L, E)`` ...; unbatched: ``(L, E)`` ...).
         - key_padding_mask ``(N, S)``: True (or -inf) marks a key to ignore.
         - attn_mask ``(L, S)`` or ``(N * h, L, S)``: True (or -inf) marks a forbidden pair.
-        - Output: ``(attn_output, attn_weights)``; weights ``(N, L, S)`` averaged over heads,
-          or ``(N, h, L, S)`` with ``average_attn_weights=False``; None if not need_weights.
+        - Output: ``(attn_output, attn_weights)``; weights ``(N, L, S')`` averaged over heads,
+          or ``(N, h, L, S')`` with ``average_attn_weights=False``; None if not need_weights.
+          ``S' = S`` plus one for ``add_bias_kv`` and one for ``add_zero_attn``.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
@@ -62,9 +65,6 @@ class MultiheadAttention(Module):
                  kdim: int | None = None, vdim: int | None = None, batch_first: bool = False,
                  *, generator: np.random.Generator | None = None, dtype=np.float32) -> None:
         super().__init__()
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are "
-                                      "not supported by dlbook")
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive "
                              f"multiple of num_heads ({num_heads})")
@@ -85,7 +85,14 @@ class MultiheadAttention(Module):
             self.v_proj_weight = Parameter(np.empty((embed_dim, self.vdim), dtype=dtype))
             self.register_parameter("in_proj_weight", None)
         self.in_proj_bias = (Parameter(np.zeros(3 * embed_dim, dtype=dtype)) if bias else None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype,
+                               generator=generator)
+        if add_bias_kv:
+            self.bias_k = Parameter(np.empty((1, 1, embed_dim), dtype=dtype))
+            self.bias_v = Parameter(np.empty((1, 1, embed_dim), dtype=dtype))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
@@ -95,6 +102,9 @@ class MultiheadAttention(Module):
                 init.xavier_uniform_(getattr(self, name), generator=self.generator)
         if self.out_proj.bias is not None:
             init.zeros_(self.out_proj.bias)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k, generator=self.generator)
+            init.xavier_normal_(self.bias_v, generator=self.generator)
 
     # -- projections ------------------------------------------------------------------------
     def _proj_weights(self) -> list[np.ndarray]:
@@ -138,6 +148,7 @@ class MultiheadAttention(Module):
                          zip((q_in, k_in, v_in), self._proj_weights(), self._proj_biases(),
                              strict=True)]
         q, k, v = (self._split_heads(p) for p in projected)
+        k, v, mask, extra = self._extra_positions(k, v, mask)
         p = self.dropout if self.training else 0.0
         heads, weights, cache = attention_forward(q, k, v, mask, dropout_p=p,
                                                   generator=self.generator)
@@ -146,11 +157,35 @@ class MultiheadAttention(Module):
         out = self._from_batch_first(out, unbatched)
         self.save_for_backward(inputs=(q_in, k_in, v_in), cache=cache, unbatched=unbatched,
                                out_shape=out.shape, average=average_attn_weights,
-                               need_weights=need_weights, fused=fused)
+                               need_weights=need_weights, fused=fused, extra=extra)
         if not need_weights:
             return out, None
         weights = weights.mean(axis=1) if average_attn_weights else weights
         return out, (weights[0] if unbatched else weights)
+
+    def _extra_positions(self, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int]:
+        """Append ``bias_k``/``bias_v`` and then a zero key and value (``add_zero_attn``) as
+        extra positions of the ``(N, h, S, d)`` keys and values, as torch does; every mask
+        allows them (a zero column). Returns ``(k, v, mask, number of extra positions)``."""
+        extra = []
+        if self.bias_k is not None:
+            n = k.shape[0]
+            extra.append((self._split_heads(np.broadcast_to(self.bias_k.data, (n, 1, k.shape[1]
+                                                                                * k.shape[3]))),
+                          self._split_heads(np.broadcast_to(self.bias_v.data, (n, 1, v.shape[1]
+                                                                                * v.shape[3])))))
+        if self.add_zero_attn:
+            zeros = np.zeros(k.shape[:2] + (1,) + k.shape[3:], dtype=k.dtype)
+            extra.append((zeros, zeros))
+        if not extra:
+            return k, v, mask, 0
+        k = np.concatenate([k] + [e[0] for e in extra], axis=2)
+        v = np.concatenate([v] + [e[1] for e in extra], axis=2)
+        if mask is not None:
+            pad = np.zeros(mask.shape[:-1] + (len(extra),), dtype=mask.dtype)
+            mask = np.concatenate([mask, pad], axis=-1)
+        return k, v, mask, len(extra)
 
     def _to_batch_first(self, x: np.ndarray, unbatched: bool, name: str) -> np.ndarray:
         if x.ndim != (2 if unbatched else 3):
@@ -208,6 +243,14 @@ class MultiheadAttention(Module):
         grad_heads = self._split_heads(self.out_proj.backward(grad_out))
         grad_w = self._grad_weights(grad_weights, s)
         grads = attention_backward(grad_heads, s.cache, grad_w)
+        if s.extra:  # the appended positions: bias_k/bias_v's gradients, then drop them
+            q_grad, k_grad, v_grad = grads
+            length = k_grad.shape[2] - s.extra
+            if self.bias_k is not None:
+                shape = (1, 1, self.embed_dim)
+                self.bias_k.accumulate_grad(k_grad[:, :, length].sum(axis=0).reshape(shape))
+                self.bias_v.accumulate_grad(v_grad[:, :, length].sum(axis=0).reshape(shape))
+            grads = (q_grad, k_grad[:, :, :length], v_grad[:, :, :length])
         if s.fused:  # (N, h, L, d) x 3 -> (N L, 3h d): the stacked projection's layout
             grad_qkv = np.concatenate([g.transpose(0, 2, 1, 3) for g in grads], axis=2)
             grad_proj = np.split(grad_qkv.reshape(-1, 3 * self.embed_dim), 3, axis=1)

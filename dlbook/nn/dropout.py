@@ -25,6 +25,8 @@ Reference:
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from dlbook.nn._checks import check_grad, check_ndim, float_array
@@ -63,18 +65,22 @@ class Dropout(Module):
         x = float_array(x, type(self).__name__)
         if not self.training or self.p == 0.0:  # nothing is dropped: the identity
             self.save_for_backward(noise=None, shape=x.shape, kept_all=self.training)
+            self._last = SimpleNamespace(noise=None, shape=x.shape, kept_all=self.training)
             return x
         mask = resolve(self.generator).random(self._mask_shape(x)) >= self.p
         # p = 1 keeps nothing: the noise is all zeros (torch multiplies by zero, no 1/0).
         scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
         noise = (mask * scale).astype(x.dtype)
         self.save_for_backward(noise=noise, shape=x.shape, kept_all=False)
+        self._last = SimpleNamespace(noise=noise, shape=x.shape, kept_all=False)
         return x * noise
 
     @property
     def mask(self) -> np.ndarray | None:
         """The boolean keep-mask of the last training forward (None after an eval forward)."""
-        s = self.saved
+        s = getattr(self, "_last", None)
+        if s is None:
+            raise RuntimeError(f"{type(self).__name__}.mask: no forward has run yet")
         if s.noise is None:
             return np.ones(s.shape, dtype=bool) if s.kept_all else None
         return s.noise != 0

@@ -121,6 +121,8 @@ class Embedding(Module):
                              f"{self.num_embeddings - 1})")
         return indices
 
+    checks_input_dtype = False  # indices: _check_indices names a floating input
+
     def forward(self, indices: np.ndarray) -> np.ndarray:
         indices = self._check_indices(indices)
         self.save_for_backward(indices=indices)

@@ -17,6 +17,7 @@ class Linear(Module):
         out_features: size of each output sample.
         bias: learn an additive bias if True.
         dtype: parameter dtype (float32 by default, as torch).
+        generator: ``np.random.Generator`` for the initial weights (dlbook's default if None).
 
     Shape:
         - Input: ``(*, in_features)``; Output: ``(*, out_features)``.
@@ -31,13 +32,13 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype=np.float32) -> None:
+                 dtype=np.float32, *, generator: np.random.Generator | None = None) -> None:
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
         self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
-        init.default_layer_init_(self.weight, self.bias)
+        init.default_layer_init_(self.weight, self.bias, generator=generator)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = float_array(x, "Linear")
@@ -69,10 +70,11 @@ class Identity(Module):
         super().__init__()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        self.save_for_backward(shape=np.shape(x))
         return x
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out
+        return check_grad(grad_out, self.saved.shape, "Identity")
 
 
 class Flatten(Module):

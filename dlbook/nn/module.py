@@ -4,12 +4,17 @@ A module registers ``Parameter`` attributes and child modules as they are assign
 minitorch and torch do), so ``named_parameters()`` walks the tree with torch's dotted names.
 Unlike torch there is no autograd graph: each layer's ``forward`` saves what its hand-derived
 ``backward(grad_out)`` needs, and ``backward`` returns the gradient with respect to the input
-while adding into each parameter's ``.grad``.
+while adding into each parameter's ``.grad``. The rules (caches, in-place safety, dtypes and
+what ``backward`` returns) are in the ``Module`` docstring.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
+import inspect
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,19 +30,169 @@ def to_numpy(value: Any) -> np.ndarray:
     return np.array(value, copy=True)
 
 
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Forwards inside keep no cache for backward, as ``torch.no_grad()`` builds no graph.
+
+    Use it for inference, evaluation loops and sampling: a forward outside it keeps its cache
+    until a ``backward`` consumes it. ``backward`` after a forward under ``no_grad`` raises.
+    """
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """False inside ``no_grad()``."""
+    return _grad_enabled
+
+
+def _protect(value: Any, foreign: list[np.ndarray], owned: set[int]) -> Any:
+    """``value`` with every array in it made read-only (in place: forward's own arrays and its
+    outputs); an array that may share memory with ``foreign`` (the caller's inputs) is
+    replaced by a read-only copy when it is writeable. ``owned`` (ids of parameter and buffer
+    arrays, which optimizers update in place) are kept as they are."""
+    if isinstance(value, np.ndarray):
+        if not value.flags.writeable or id(value) in owned:
+            return value
+        if any(np.may_share_memory(value, f) for f in foreign):
+            value = value.copy()
+        value.flags.writeable = False
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [_protect(v, foreign, owned) for v in value]
+        if isinstance(value, list):
+            value[:] = items
+            return value
+        return type(value)._make(items) if hasattr(value, "_fields") else tuple(items)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            object.__setattr__(value, f.name, _protect(getattr(value, f.name), foreign, owned))
+        return value
+    if isinstance(value, SimpleNamespace):
+        for k, v in vars(value).items():
+            setattr(value, k, _protect(v, foreign, owned))
+    return value
+
+
+def _wrap_forward(forward: Callable) -> Callable:
+    # torch names a layer's first forward argument ``input``: accept it by that keyword too.
+    alias_input = "input" not in inspect.signature(forward).parameters
+
+    @functools.wraps(forward)
+    def wrapped(self: Module, *args: Any, **kwargs: Any) -> Any:
+        if alias_input and "input" in kwargs:
+            args = (kwargs.pop("input"), *args)
+        d = self.__dict__
+        if d["_in_forward"]:  # super().forward(...) inside a subclass's forward
+            return forward(self, *args, **kwargs)
+        self._check_input_dtypes(args)
+        record = _grad_enabled
+        if record:
+            stack = d["_caches"]
+            if len(stack) >= self.max_pending_caches:
+                del stack[0]
+                d["_dropped_caches"] += 1
+            stack.append(SimpleNamespace())
+        d["_in_forward"] = True
+        d["_call_inputs"] = [a for a in (*args, *kwargs.values()) if isinstance(a, np.ndarray)]
+        try:
+            return forward(self, *args, **kwargs)
+        except BaseException:
+            if record:
+                d["_caches"].pop()
+            raise
+        finally:
+            d["_in_forward"] = False
+            d["_call_inputs"] = []
+    return wrapped
+
+
+def _wrap_backward(backward: Callable) -> Callable:
+    @functools.wraps(backward)
+    def wrapped(self: Module, *args: Any, **kwargs: Any) -> Any:
+        d = self.__dict__
+        if d["_in_backward"]:  # super().backward(...) inside a subclass's backward
+            return backward(self, *args, **kwargs)
+        d["_in_backward"] = True
+        try:
+            result = backward(self, *args, **kwargs)
+        finally:
+            d["_in_backward"] = False
+        if d["_caches"]:  # consumed only on success: a failed backward can be retried
+            d["_caches"].pop()
+        return result
+    return wrapped
+
+
 class Module:
     """Base class for NumPy layers with torch's names, state dicts and train/eval modes.
 
     Subclasses implement ``forward(*inputs)`` and ``backward(grad_out)``. ``forward`` stores
     what backward needs with ``self.save_for_backward(name=array, ...)``; ``backward`` reads it
     back from ``self.saved``, which raises a clear error when forward has not run.
+
+    Caches (the rule that keeps gradients right when a module is used more than once):
+        Every forward pass outside ``dlbook.nn.no_grad()`` pushes one cache on the module's
+        stack, and every successful ``backward`` pops one, last in first out, like a tape.
+        So a layer used twice before one backward (a shared layer, a siamese network, an RNN
+        cell stepped through time) gets each backward call its own forward's cache, provided
+        the backward calls come in reverse order of the forwards (as the chain rule takes
+        them). Eval mode keeps caches too (torch's eval mode still records for backward:
+        saliency maps and gradient checks run in it); forwards that need no backward belong in
+        ``with dlbook.nn.no_grad():``. At most ``max_pending_caches`` (256) caches wait per
+        module: beyond it the oldest is dropped, and a backward that would need it raises.
+
+    In-place safety:
+        Every array a forward caches is made read-only, so ``y += 1`` on an output that
+        backward needs (Sigmoid, Tanh, Softmax, ...) raises ``ValueError: output array is
+        read-only`` instead of changing the gradient; an input array the caller passed in is
+        cached as a read-only copy when it is writeable, so changing it afterwards is harmless.
+
+    Arguments:
+        ``forward``'s first argument may also be passed as ``input=...``, torch's name for it.
+
+    Dtypes:
+        A floating input whose dtype differs from the module's own parameters raises a
+        ``TypeError`` naming both dtypes (torch raises too); nothing is silently promoted.
+
+    What ``backward`` returns:
+        The gradient of each floating array argument of ``forward``, in order: one array when
+        forward takes one (``Linear``), a tuple when it takes several (``MultiheadAttention``'s
+        ``(query, key, value)``, ``AdaIN``'s ``(content, style)``; for an optional initial
+        state such as an RNN's ``hx``, an entry exactly when forward was given one). Integer
+        inputs (indices, class targets) have no gradient: a module whose only input is one
+        (``Embedding``, a language model on token ids) returns ``None``; a loss returns the
+        gradient with respect to its prediction ``input`` only.
     """
+
+    max_pending_caches = 256
+    # False where floating inputs are not data to mix with the parameters (Embedding's
+    # indices): the module's own checks then name the problem.
+    checks_input_dtype = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__:
+            cls.forward = _wrap_forward(cls.__dict__["forward"])
+        if "backward" in cls.__dict__:
+            cls.backward = _wrap_backward(cls.__dict__["backward"])
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "_saved", None)
+        object.__setattr__(self, "_caches", [])
+        object.__setattr__(self, "_dropped_caches", 0)
+        object.__setattr__(self, "_in_forward", False)
+        object.__setattr__(self, "_in_backward", False)
+        object.__setattr__(self, "_call_inputs", [])
         object.__setattr__(self, "training", True)
 
     # -- registration ---------------------------------------------------------------------
@@ -221,16 +376,59 @@ class Module:
         return self.forward(*inputs, **kwargs)
 
     def save_for_backward(self, **arrays: Any) -> None:
-        """Keep, by name, what ``backward`` will need from this forward pass."""
-        object.__setattr__(self, "_saved", SimpleNamespace(**arrays))
+        """Keep, by name, what ``backward`` will need from this forward pass.
+
+        Every array (also inside tuples, lists and dataclasses) becomes read-only; one that
+        may share memory with a writeable input of this call is copied first (see the class
+        docstring). Nothing is kept under ``no_grad()``.
+        """
+        if not _grad_enabled:
+            return
+        owned = {id(p.data) for p in self.parameters()}
+        owned.update(id(b) for _, b in self.named_buffers())
+        foreign = self.__dict__["_call_inputs"]
+        arrays = {k: _protect(v, foreign, owned) for k, v in arrays.items()}
+        stack = self.__dict__["_caches"]
+        if self.__dict__["_in_forward"] and stack:
+            vars(stack[-1]).update(arrays)  # this forward's cache
+        else:
+            stack.append(SimpleNamespace(**arrays))
 
     @property
     def saved(self) -> SimpleNamespace:
-        """What the last forward saved; a clear error when backward comes before forward."""
-        if self._saved is None:
-            raise RuntimeError(f"{type(self).__name__}.backward() was called before forward(): "
-                               "run a forward pass first")
-        return self._saved
+        """The cache of the latest forward that no backward has consumed yet."""
+        stack = self.__dict__["_caches"]
+        if stack:
+            return stack[-1]
+        if self._dropped_caches:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward(): no forward cache left; more than "
+                f"{self.max_pending_caches} forwards ran without backward, and the oldest "
+                "caches were dropped (run forwards that need no backward under "
+                "dlbook.nn.no_grad())")
+        raise RuntimeError(f"{type(self).__name__}.backward() was called before forward(): no "
+                           "forward cache is pending (run a forward pass first, outside "
+                           "dlbook.nn.no_grad(); each backward consumes one forward's cache)")
+
+    def clear_caches(self) -> Module:
+        """Drop every pending forward cache in this module and its children."""
+        for module in self.modules():
+            module.__dict__["_caches"].clear()
+            module.__dict__["_dropped_caches"] = 0
+        return self
+
+    def _check_input_dtypes(self, args: tuple) -> None:
+        """Raise ``TypeError`` when a floating array argument's dtype differs from this
+        module's own floating parameters' (torch raises; NumPy would silently promote)."""
+        dtype = next((p.data.dtype for p in self._parameters.values()
+                      if p is not None and p.data.dtype.kind == "f"), None)
+        if dtype is None or not self.checks_input_dtype:
+            return
+        for i, a in enumerate(args):
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.dtype != dtype:
+                raise TypeError(f"{type(self).__name__}: input {i} has dtype {a.dtype} but the "
+                                f"module's parameters are {dtype}; cast the input "
+                                f"(x.astype(np.{dtype})) or the module (.to(np.{a.dtype}))")
 
     # -- printing -------------------------------------------------------------------------
     def extra_repr(self) -> str:

@@ -217,8 +217,10 @@ class _BatchNorm(Module):
         x = float_array(x, who)
         check_ndim(x, self._ndims, who, self._layout)
         check_dim(x, 1, self.num_features, who, "num_features")
-        use_batch_stats = self.training or not self.track_running_stats
-        if use_batch_stats:
+        use_batch_stats = (self.training or not self.track_running_stats) and x.size > 0
+        if x.size == 0:  # an empty batch, as torch: an empty output, statistics untouched
+            x_hat, inv_std = x.copy(), np.ones(self.num_features, dtype=x.dtype)
+        elif use_batch_stats:
             m = x.size // self.num_features
             if m == 1:
                 raise ValueError(f"{who}: expected more than 1 value per channel when "
@@ -245,7 +247,8 @@ class _BatchNorm(Module):
         s = self.saved
         grad_out = check_grad(grad_out, s.x_hat.shape, type(self).__name__)
         n, c = grad_out.shape[:2]
-        g3, x_hat3 = grad_out.reshape(n, c, -1), s.x_hat.reshape(n, c, -1)
+        length = math.prod(grad_out.shape[2:])  # not -1: an empty batch has no size to infer
+        g3, x_hat3 = grad_out.reshape(n, c, length), s.x_hat.reshape(n, c, length)
         sum_g = np.einsum("ncl->c", g3)
         sum_g_x_hat = np.einsum("ncl,ncl->c", g3, x_hat3)
         if self.bias is not None:

@@ -79,12 +79,15 @@ class RNNBase(Module):
         self.generator = generator
         gate_rows = _MODES[mode][0] * hidden_size
         directions = 2 if bidirectional else 1
+        out_size = proj_size or hidden_size  # the size of h (LSTM projections: proj_size)
         for layer in range(num_layers):
-            layer_in = input_size if layer == 0 else hidden_size * directions
+            layer_in = input_size if layer == 0 else out_size * directions
             for suffix in ["", "_reverse"][:directions]:
-                shapes = {"weight_ih": (gate_rows, layer_in), "weight_hh": (gate_rows, hidden_size)}
+                shapes = {"weight_ih": (gate_rows, layer_in), "weight_hh": (gate_rows, out_size)}
                 if bias:
                     shapes.update(bias_ih=(gate_rows,), bias_hh=(gate_rows,))
+                if proj_size:
+                    shapes.update(weight_hr=(proj_size, hidden_size))
                 for name, shape in shapes.items():
                     self.register_parameter(f"{name}_l{layer}{suffix}",
                                             Parameter(np.empty(shape, dtype=dtype)))
@@ -109,7 +112,15 @@ class RNNBase(Module):
     def _params(self, layer: int, direction: int) -> list[Parameter | None]:
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         return [self._parameters.get(n + suffix)
-                for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")]
+
+    @property
+    def _out_size(self) -> int:
+        """Features of ``h`` per direction: ``proj_size`` for a projected LSTM."""
+        return self.proj_size or self.hidden_size
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self._out_size, self.hidden_size) if self.mode == "LSTM" else (self.hidden_size,)
 
     # -- forward ----------------------------------------------------------------------------
     def _forward(self, x: Any, hx: tuple | None) -> tuple[np.ndarray, tuple]:
@@ -128,6 +139,8 @@ class RNNBase(Module):
                              f"shape {x.shape}")
         states = self._initial_states(hx, N, unbatched, x.dtype)
         _, layer_forward, _, n_states = _MODES[self.mode]
+        if self.proj_size:
+            layer_forward = F.lstm_proj_layer_forward
         D = self.num_directions
         caches, masks, finals = [], [], []
         inp = seq
@@ -137,7 +150,7 @@ class RNNBase(Module):
                 k = layer * D + d
                 state = tuple(s[k] for s in states) if states else (None,) * n_states
                 out, final, cache = self._run(layer_forward, inp[::-1] if d else inp,
-                                              self._weights(layer, d), state)
+                                              layer, d, state)
                 outs.append(out[::-1] if d else out)
                 caches.append(cache)
                 finals.append(final)
@@ -153,9 +166,12 @@ class RNNBase(Module):
                                given_hx=hx is not None, out_shape=output.shape)
         return output, state_n
 
-    def _run(self, layer_forward, inp: np.ndarray, weights: F.Weights, state: tuple) -> tuple:
+    def _run(self, layer_forward, inp: np.ndarray, layer: int, d: int, state: tuple) -> tuple:
+        weights = self._weights(layer, d)
         if self.mode == "RNN_RELU":
             return layer_forward(inp, weights, state, nonlinearity="relu")
+        if self.proj_size:
+            return layer_forward(inp, weights, state, self._params(layer, d)[4].data)
         return layer_forward(inp, weights, state)
 
     def _initial_states(self, hx: tuple | None, N: int, unbatched: bool,
@@ -164,12 +180,14 @@ class RNNBase(Module):
         if hx is None:
             return ()
         who = type(self).__name__
-        want = (self.num_layers * self.num_directions,) + (() if unbatched else (N,)) + (
-            self.hidden_size,)
+        lead = (self.num_layers * self.num_directions,) + (() if unbatched else (N,))
         names = ("h_0", "c_0") if self.mode == "LSTM" else ("h_0",)
         out = []
-        for name, s in zip(names, hx, strict=True):
+        for name, s, size in zip(names, hx, self._state_sizes(), strict=True):
+            want = lead + (size,)
             s = float_array(s, who, name)
+            if s.dtype != dtype:
+                raise TypeError(f"{who}: {name} has dtype {s.dtype}, the input {dtype}")
             if s.shape != want:
                 raise ValueError(f"{who}: expected {name} of shape {want}, got {s.shape}")
             out.append(s[:, None] if unbatched else s)
@@ -188,7 +206,7 @@ class RNNBase(Module):
     def _backward(self, grad_output: Any, grad_state_n: tuple) -> Any:
         s = self.saved
         who = type(self).__name__
-        D, H = self.num_directions, self.hidden_size
+        D, H = self.num_directions, self._out_size
         dtype = s.caches[0].hs.dtype
         if grad_output is None:
             g = np.zeros((s.T, s.N, D * H), dtype=dtype)
@@ -196,11 +214,13 @@ class RNNBase(Module):
             g = check_grad(grad_output, s.out_shape, who)
             g = g[:, None] if s.unbatched else (g.swapaxes(0, 1) if self.batch_first else g)
         names = ("grad_h_n", "grad_c_n")[:len(grad_state_n)]
-        grad_states = [self._grad_state(gs, s, name)
-                       for gs, name in zip(grad_state_n, names, strict=True)]
+        grad_states = [self._grad_state(gs, s, name, size) for gs, name, size
+                       in zip(grad_state_n, names, self._state_sizes(), strict=True)]
         _, _, layer_backward, n_states = _MODES[self.mode]
-        grad_init = [np.empty((self.num_layers * D, s.N, H), dtype=dtype)
-                     for _ in range(n_states)]
+        if self.proj_size:
+            layer_backward = F.lstm_proj_layer_backward
+        grad_init = [np.empty((self.num_layers * D, s.N, size), dtype=dtype)
+                     for size in self._state_sizes()]
         for layer in range(self.num_layers - 1, -1, -1):
             if s.masks[layer] is not None:
                 g = g * s.masks[layer]
@@ -212,7 +232,7 @@ class RNNBase(Module):
                 gx, g0, gw = layer_backward(g_d[::-1] if d else g_d, gs, s.caches[k])
                 for j, g0j in enumerate(g0):
                     grad_init[j][k] = g0j
-                for p, gp in zip(self._params(layer, d), gw, strict=True):
+                for p, gp in zip(self._params(layer, d)[:len(gw)], gw, strict=True):
                     if p is not None:
                         p.accumulate_grad(gp)
                 gx = gx[::-1] if d else gx
@@ -224,11 +244,11 @@ class RNNBase(Module):
         grad_init = [gi[:, 0] if s.unbatched else gi for gi in grad_init]
         return grad_x, (tuple(grad_init) if self.mode == "LSTM" else grad_init[0])
 
-    def _grad_state(self, grad: Any, s: Any, name: str) -> np.ndarray | None:
+    def _grad_state(self, grad: Any, s: Any, name: str, size: int) -> np.ndarray | None:
         if grad is None:
             return None
         want = (self.num_layers * self.num_directions,) + (() if s.unbatched else (s.N,)) + (
-            self.hidden_size,)
+            size,)
         grad = check_grad(grad, want, f"{type(self).__name__} ({name})")
         return grad[:, None] if s.unbatched else grad
 
@@ -244,11 +264,17 @@ class RNNBase(Module):
             text += f", dropout={self.dropout}"
         if self.bidirectional:
             text += ", bidirectional=True"
+        if self.proj_size:
+            text += f", proj_size={self.proj_size}"
         return text
 
 
 def _validate(input_size: int, hidden_size: int, num_layers: int, dropout: float,
               proj_size: int) -> None:
+    if not isinstance(proj_size, int) or isinstance(proj_size, bool) or proj_size < 0:
+        raise ValueError("proj_size should be a positive integer or zero to disable projections")
+    if proj_size >= hidden_size:
+        raise ValueError("proj_size has to be smaller than hidden_size")
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not (
             0 <= dropout <= 1):
         raise ValueError("dropout should be a number in range [0, 1] representing the "
@@ -257,9 +283,6 @@ def _validate(input_size: int, hidden_size: int, num_layers: int, dropout: float
                         ("num_layers", num_layers)):
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if proj_size:
-        raise NotImplementedError("proj_size > 0 (LSTM with projections) is not implemented "
-                                  "in dlbook")
 
 
 class RNN(RNNBase):
@@ -309,8 +332,10 @@ class LSTM(RNNBase):
     ``weight_hh_l{k}`` ``(4H, H)``; equations in
     :func:`dlbook.nn.rnn_functional.lstm_layer_forward`.
 
-    Args: as :class:`RNN` without ``nonlinearity``; ``proj_size`` must be 0 (NOTE: LSTM
-    projections are not implemented).
+    Args: as :class:`RNN` without ``nonlinearity``; ``proj_size > 0`` projects the hidden
+    state to ``proj_size`` features (Sak et al. 2014), adding ``weight_hr_l{k}``
+    ``(proj_size, H)``: ``h_0``, ``h_n`` and the output then have ``proj_size`` features
+    (:func:`dlbook.nn.rnn_functional.lstm_proj_layer_forward`).
 
     Shape: see :class:`RNNBase`. ``forward(input, (h_0, c_0)=None) -> (output, (h_n, c_n))``.
     Backward: ``backward(grad_output, grad_h_n=None, grad_c_n=None)``.

@@ -53,6 +53,7 @@ class LayerCache:
     tanh_c: np.ndarray | None = None
     hw_n: np.ndarray | None = None
     nonlinearity: str = "tanh"
+    w_hr: np.ndarray | None = None
 
 
 def _input_part(x: np.ndarray, w_ih: np.ndarray, bias: np.ndarray | None,
@@ -63,6 +64,15 @@ def _input_part(x: np.ndarray, w_ih: np.ndarray, bias: np.ndarray | None,
     if bias is not None:
         xw += bias
     return xw.reshape(T, N, -1)
+
+
+def _dtype(x: np.ndarray, w: np.ndarray) -> np.dtype:
+    """The common dtype of input and weights; a ``TypeError`` naming both if they differ
+    (torch raises too; NumPy would silently promote)."""
+    if x.dtype != w.dtype:
+        raise TypeError(f"recurrent layer: input dtype {x.dtype} does not match the weights' "
+                        f"dtype {w.dtype}")
+    return x.dtype
 
 
 def _add(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
@@ -110,7 +120,7 @@ def rnn_layer_forward(x: np.ndarray, weights: Weights, state: tuple[np.ndarray |
     w_ih, w_hh, b_ih, b_hh = weights
     T, N, _ = x.shape
     H = w_hh.shape[1]
-    dtype = np.result_type(x, w_ih)
+    dtype = _dtype(x, w_ih)
     xw = _input_part(x, w_ih, _add(b_ih, b_hh), dtype)
     hs = np.empty((T + 1, N, H), dtype=dtype)
     hs[0] = _state(state[0], hs[0])
@@ -200,7 +210,7 @@ def lstm_layer_forward(x: np.ndarray, weights: Weights,
     w_ih, w_hh, b_ih, b_hh = weights
     T, N, _ = x.shape
     H = w_hh.shape[1]
-    dtype = np.result_type(x, w_ih)
+    dtype = _dtype(x, w_ih)
     order, scale = _lstm_layout(H, dtype)
     bias = _add(b_ih, b_hh)
     xw = _input_part(x, w_ih[order] * scale[:, None],
@@ -288,6 +298,69 @@ def lstm_layer_backward(grad_out: np.ndarray, grad_state: tuple, cache: LayerCac
     return _grad_x(da, rows), (dh.T, dc.T), _weight_grads(da, da, rows)
 
 
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+def lstm_proj_layer_forward(x: np.ndarray, weights: Weights,
+                            state: tuple[np.ndarray | None, np.ndarray | None],
+                            w_hr: np.ndarray) -> tuple:
+    r"""LSTM with a projection (Sak, Senior & Beaufays 2014, https://arxiv.org/abs/1402.1128),
+    torch's ``proj_size``: the gates as in :func:`lstm_layer_forward`, but the hidden state is
+    projected to ``P < H`` features, :math:`h_t = W_{hr} (o_t \odot \tanh c_t)`, and it is
+    :math:`h_{t-1}` (``P`` features) that feeds ``w_hh`` ``(4H, P)``; ``w_hr`` is ``(P, H)``.
+
+    Returns ``(out (T, N, P), (h_T (N, P), c_T (N, H)), cache)``. The plain time-major loop
+    (the projection breaks the fused feature-major layout of the unprojected LSTM).
+    """
+    w_ih, w_hh, b_ih, b_hh = weights
+    T, N, _ = x.shape
+    P, H = w_hr.shape
+    dtype = _dtype(x, w_ih)
+    xw = _input_part(x, w_ih, _add(b_ih, b_hh), dtype)
+    hs = np.empty((T + 1, N, P), dtype=dtype)
+    cs = np.empty((T + 1, N, H), dtype=dtype)
+    gates = np.empty((T, N, 4 * H), dtype=dtype)
+    tanh_c = np.empty((T, N, H), dtype=dtype)
+    hs[0], cs[0] = _state(state[0], hs[0]), _state(state[1], cs[0])
+    for t in range(T):
+        a = xw[t] + hs[t] @ w_hh.T
+        i, f = _sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H])
+        g, o = np.tanh(a[:, 2 * H:3 * H]), _sigmoid(a[:, 3 * H:])
+        gates[t] = np.concatenate([i, f, g, o], axis=1)
+        cs[t + 1] = f * cs[t] + i * g
+        tanh_c[t] = np.tanh(cs[t + 1])
+        hs[t + 1] = (o * tanh_c[t]) @ w_hr.T
+    cache = LayerCache(x=x, weights=weights, hs=hs, gates=gates, cs=cs, tanh_c=tanh_c,
+                       w_hr=w_hr)
+    return hs[1:], (hs[T], cs[T]), cache
+
+
+def lstm_proj_layer_backward(grad_out: np.ndarray, grad_state: tuple, cache: LayerCache
+                             ) -> tuple:
+    r"""BPTT for :func:`lstm_proj_layer_forward`: as :func:`lstm_layer_backward`, with the
+    gradient reaching :math:`m_t = o_t \odot \tanh c_t` equal to :math:`g_t W_{hr}` and
+    :math:`\partial L / \partial W_{hr} = \sum_t g_t^\top m_t`. Returns ``(grad_x,
+    (grad_h0, grad_c0), (grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh, grad_w_hr))``."""
+    hs, cs, tanh_c, gates, w_hr = cache.hs, cache.cs, cache.tanh_c, cache.gates, cache.w_hr
+    w_hh = cache.weights[1]
+    T, N, H = tanh_c.shape
+    dh, dc = _state(grad_state[0], hs[0]), _state(grad_state[1], cs[0])
+    da = np.empty_like(gates)
+    grad_w_hr = np.zeros_like(w_hr)
+    for t in range(T - 1, -1, -1):
+        dh += grad_out[t]
+        i, f, g, o = (gates[t, :, k * H:(k + 1) * H] for k in range(4))
+        grad_w_hr += dh.T @ (o * tanh_c[t])
+        dm = dh @ w_hr
+        dc += dm * o * (1 - tanh_c[t] * tanh_c[t])
+        da[t] = np.concatenate([dc * g * i * (1 - i), dc * cs[t] * f * (1 - f),
+                                dc * i * (1 - g * g), dm * tanh_c[t] * o * (1 - o)], axis=1)
+        dc *= f
+        dh = da[t] @ w_hh
+    return _grad_x(da, cache), (dh, dc), _weight_grads(da, da, cache) + (grad_w_hr,)
+
+
 # -- GRU --------------------------------------------------------------------------------------
 def gru_layer_forward(x: np.ndarray, weights: Weights, state: tuple[np.ndarray | None]) -> tuple:
     r"""GRU (Cho et al. 2014), torch's equations (note :math:`b_{hn}` inside the reset gate):
@@ -303,7 +376,7 @@ def gru_layer_forward(x: np.ndarray, weights: Weights, state: tuple[np.ndarray |
     w_ih, w_hh, b_ih, b_hh = weights
     T, N, _ = x.shape
     H = w_hh.shape[1]
-    dtype = np.result_type(x, w_ih)
+    dtype = _dtype(x, w_ih)
     gates = _input_part(x, w_ih, b_ih, dtype)
     w_hh_t = w_hh.T
     hs = np.empty((T + 1, N, H), dtype=dtype)

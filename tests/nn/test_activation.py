@@ -152,6 +152,7 @@ def test_prelu_weight_grad_accumulates():
     dm(x)
     dm.backward(g)
     first = dm.weight.grad.copy()
+    dm(x)  # one forward per backward: each backward consumes its forward's cache
     dm.backward(g)
     np.testing.assert_allclose(dm.weight.grad, 2 * first)
 
@@ -211,6 +212,7 @@ def test_inplace_is_accepted_and_input_kept(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_clear_errors(name):
     m = getattr(nn, name)(dim=1) if "Softmax" in name else getattr(nn, name)()
+    m.double()
     with pytest.raises(RuntimeError, match="before forward"):
         m.backward(np.ones((2, 3)))
     with pytest.raises(TypeError, match="floating"):
@@ -222,9 +224,9 @@ def test_clear_errors(name):
 
 def test_specific_errors():
     with pytest.raises(ValueError, match=r"num_parameters = 3 needs input of shape \(N, 3, \*\)"):
-        nn.PReLU(3)(np.ones((2, 4)))
+        nn.PReLU(3)(np.ones((2, 4), dtype=np.float32))
     with pytest.raises(ValueError, match=r"num_parameters = 3"):
-        nn.PReLU(3)(np.ones(3))
+        nn.PReLU(3)(np.ones(3, dtype=np.float32))
     with pytest.raises(ValueError, match="'none' or 'tanh'"):
         nn.GELU(approximate="sigmoid")
     with pytest.raises(IndexError, match="dim 2 is out of range"):

@@ -284,8 +284,6 @@ def test_inputs_are_not_modified(randn):
 def test_clear_errors():
     with pytest.raises(ValueError, match="multiple of num_heads"):
         nn.MultiheadAttention(10, 3)
-    with pytest.raises(NotImplementedError, match="add_bias_kv"):
-        nn.MultiheadAttention(8, 2, add_bias_kv=True)
     mha = nn.MultiheadAttention(8, 2, batch_first=True)
     x = np.zeros((2, 3, 8), np.float32)
     with pytest.raises(ValueError, match="query has 7 features"):
@@ -309,3 +307,32 @@ def test_clear_errors():
         mha.backward(np.zeros((2, 3, 4), np.float32))
     with pytest.raises(ValueError, match="need_weights=False"):
         mha.backward(out, np.zeros((2, 3, 3), np.float32))
+
+
+@pytest.mark.parametrize(("bias_kv", "zero_attn"), [(True, False), (False, True), (True, True)])
+def test_bias_kv_and_zero_attn_equal_torch_with_masks(bias_kv, zero_attn):
+    torch.manual_seed(0)
+    theirs = torch.nn.MultiheadAttention(6, 2, add_bias_kv=bias_kv, add_zero_attn=zero_attn,
+                                         kdim=4, vdim=5).double()
+    ours = nn.MultiheadAttention(6, 2, add_bias_kv=bias_kv, add_zero_attn=zero_attn,
+                                 kdim=4, vdim=5).double()
+    ours.load_state_dict(theirs.state_dict())
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    rng = np.random.default_rng(0)
+    q, k, v = rng.standard_normal((3, 2, 6)), rng.standard_normal((4, 2, 4)), \
+        rng.standard_normal((4, 2, 5))
+    padding = np.array([[False, False, True, False], [False, True, False, False]])
+    causal = np.triu(np.ones((3, 4), dtype=bool), 1)
+    tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
+    t_out, t_w = theirs(tq, tk, tv, key_padding_mask=torch.tensor(padding),
+                        attn_mask=torch.tensor(causal))
+    out, w = ours(q, k, v, key_padding_mask=padding, attn_mask=causal)
+    g, gw = rng.standard_normal(out.shape), rng.standard_normal(w.shape)
+    torch.autograd.backward([t_out, t_w], [torch.tensor(g), torch.tensor(gw)])
+    grads = ours.backward(g, gw)
+    pairs = [(out, t_out), (w, t_w)] + list(zip(grads, (tq.grad, tk.grad, tv.grad),
+                                                strict=True))
+    pairs += [(p.grad, dict(theirs.named_parameters())[n].grad)
+              for n, p in ours.named_parameters()]
+    for mine, ref in pairs:
+        np.testing.assert_allclose(mine, ref.detach().numpy(), rtol=1e-10, atol=1e-12)

@@ -171,7 +171,7 @@ def test_gradients_accumulate_and_zero_grad():
 
 
 def test_clear_errors():
-    conv = nn.Conv2d(3, 4, 3)
+    conv = nn.Conv2d(3, 4, 3).double()
     with pytest.raises(ValueError, match="in_channels"):
         conv(np.zeros((1, 2, 5, 5)))
     with pytest.raises(ValueError, match="too small"):
@@ -198,4 +198,7 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="output_padding"):
         nn.ConvTranspose2d(3, 4, 3, stride=2, output_padding=2)
     with pytest.raises(ValueError, match="reachable"):
-        nn.ConvTranspose2d(3, 4, 3, stride=2)(np.zeros((1, 3, 4, 4)), output_size=(5, 20))
+        nn.ConvTranspose2d(3, 4, 3, stride=2).double()(np.zeros((1, 3, 4, 4)),
+                                                       output_size=(5, 20))
+    with pytest.raises(TypeError, match="float64.*float32"):  # torch raises, no promotion
+        nn.Conv2d(3, 4, 3)(np.zeros((1, 3, 5, 5)))

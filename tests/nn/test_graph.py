@@ -90,7 +90,7 @@ def test_normalize_false_uses_given_matrix() -> None:
 
 
 def test_bad_inputs() -> None:
-    layer = GCNConv(3, 2)
+    layer = GCNConv(3, 2).double()
     with pytest.raises(ValueError, match="in_channels"):
         layer(np.zeros((4, 5)), np.zeros((4, 4)))
     with pytest.raises(ValueError, match=r"\(N, N\)"):
@@ -107,6 +107,9 @@ def test_bad_inputs() -> None:
         normalized_adjacency(np.zeros((2, 3)))
     with pytest.raises(RuntimeError):
         GCNConv(3, 2).backward(np.zeros((4, 2)))
+    with pytest.raises(TypeError, match="float32.*float64"):
+        layer(np.zeros((4, 3), dtype=np.float32), np.zeros((4, 4)))
+    layer = GCNConv(3, 2)
     layer(np.zeros((4, 3), dtype=np.float32), np.zeros((4, 4), dtype=np.float32))
     with pytest.raises(ValueError, match="grad_out"):
         layer.backward(np.zeros((4, 3)))

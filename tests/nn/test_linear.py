@@ -68,7 +68,7 @@ def test_linear_default_init_and_dtype_as_torch():
 
 
 def test_linear_clear_errors(randn):
-    m = nn.Linear(3, 2)
+    m = nn.Linear(3, 2).double()
     with pytest.raises(ValueError, match="in_features = 3"):
         m(randn(4, 2))
     with pytest.raises(TypeError, match="floating"):

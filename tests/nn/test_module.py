@@ -156,7 +156,9 @@ def test_wrong_input_dtype_and_shape_are_clear_errors():
     with pytest.raises(TypeError, match="torch tensor"):
         m(torch.zeros(4, 3))
     with pytest.raises(ValueError, match="in_features = 3"):
-        m(np.zeros((4, 5)))
+        m(np.zeros((4, 5), dtype=np.float32))
+    with pytest.raises(TypeError, match="float64.*float32"):  # torch raises too
+        m(np.zeros((4, 3)))
 
 
 def test_train_and_eval_propagate_to_every_submodule():

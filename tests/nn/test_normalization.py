@@ -200,7 +200,7 @@ def test_batchnorm_errors(randn):
     with pytest.raises(ValueError, match="num_features"):
         m(randn(4, 5))
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
-        nn.BatchNorm2d(3)(randn(2, 3, 4))
+        nn.BatchNorm2d(3).double()(randn(2, 3, 4))
     with pytest.raises(TypeError, match="floating"):
         m(np.ones((2, 3), dtype=np.int64))
     with pytest.raises(RuntimeError, match="before forward"):
@@ -283,10 +283,10 @@ def test_layernorm_and_groupnorm_state_dicts_and_errors(randn):
         for name, value in theirs.state_dict().items():
             np.testing.assert_array_equal(ours.state_dict()[name], value.numpy())
     with pytest.raises(ValueError, match=r"expected input of shape \(\*, 5\)"):
-        nn.LayerNorm(5)(randn(3, 4))
+        nn.LayerNorm(5).double()(randn(3, 4))
     with pytest.raises(ValueError, match="divisible"):
         nn.GroupNorm(4, 6)
     with pytest.raises(ValueError, match="num_channels"):
-        nn.GroupNorm(2, 4)(randn(2, 6, 3))
+        nn.GroupNorm(2, 4).double()(randn(2, 6, 3))
     with pytest.raises(RuntimeError, match="before forward"):
         nn.LayerNorm(3).backward(randn(2, 3))

@@ -197,8 +197,9 @@ def test_parameters_names_shapes_init_as_torch(mode, layers, bidirectional):
         assert p.dtype == np.float32, name
         assert np.all(np.abs(p.data) <= bound), name
         assert p.data.std() > bound / 4, name  # filled, not left empty or zero
-    x = np.zeros((3, 2, 5), dtype=np.float64)
-    assert ours(x)[0].dtype == np.float64  # dtype follows the input
+    assert ours(np.zeros((3, 2, 5), dtype=np.float32))[0].dtype == np.float32
+    with pytest.raises(TypeError, match="float64.*float32"):  # torch raises, no promotion
+        ours(np.zeros((3, 2, 5), dtype=np.float64))
 
 
 def test_generator_makes_init_reproducible():
@@ -293,9 +294,29 @@ def test_bad_constructor_arguments(kwargs, match):
         nn.RNN(**args)
 
 
-def test_lstm_projections_are_not_implemented():
-    with pytest.raises(NotImplementedError, match="proj_size"):
-        nn.LSTM(3, 4, proj_size=2)
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_lstm_projections_equal_torch(batch_first, randn):
+    torch.manual_seed(0)
+    theirs = torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2,
+                           batch_first=batch_first).double()
+    ours = nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2,
+                   batch_first=batch_first).double()
+    ours.load_state_dict(theirs.state_dict())
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    x = randn(3, 5, 3) if batch_first else randn(5, 3, 3)  # N = 3, T = 5
+    h0, c0 = randn(4, 3, 2), randn(4, 3, 5)
+    tx, th, tc = (torch.tensor(a, requires_grad=True) for a in (x, h0, c0))
+    t_out, (t_h, t_c) = theirs(tx, (th, tc))
+    out, (h, c) = ours(x, (h0, c0))
+    g, gh, gc = randn(*out.shape), randn(*h.shape), randn(*c.shape)
+    torch.autograd.backward([t_out, t_h, t_c], [torch.tensor(a) for a in (g, gh, gc)])
+    gx, (gh0, gc0) = ours.backward(g, gh, gc)
+    for mine, ref in [(out, t_out), (h, t_h), (c, t_c), (gx, tx.grad), (gh0, th.grad),
+                      (gc0, tc.grad)] + [(p.grad, dict(theirs.named_parameters())[k].grad)
+                                         for k, p in ours.named_parameters()]:
+        np.testing.assert_allclose(mine, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="smaller than hidden_size"):
+        nn.LSTM(3, 4, proj_size=4)
 
 
 def test_bad_inputs_raise_clear_errors(randn):
@@ -325,7 +346,7 @@ def test_backward_errors(randn):
         m.backward(randn(2, 1, 5))
     with pytest.raises(ValueError, match="grad_h_n"):
         m.backward(randn(2, 1, 4), randn(2, 1, 4))
-    cell = nn.LSTMCell(3, 4)
+    cell = nn.LSTMCell(3, 4).double()
     with pytest.raises(RuntimeError, match="before forward"):
         cell.backward(randn(1, 4))
     with pytest.raises(ValueError, match="input_size"):
