@@ -43,10 +43,11 @@ class Sequential(Module):
         return self
 
     def __getitem__(self, index: int | slice) -> Module:
-        modules = list(self._modules.values())
+        """A module by position; a slice is a ``Sequential`` that keeps the children's
+        names (``net[2:]`` has ``"2.weight"``, as torch)."""
         if isinstance(index, slice):
-            return Sequential(*modules[index])
-        return modules[index]
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return list(self._modules.values())[index]
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -73,7 +74,10 @@ class ModuleList(Module):
         self.add_module(str(len(self._modules)), module)
         return self
 
-    def __getitem__(self, index: int) -> Module:
+    def __getitem__(self, index: int | slice) -> Module:
+        """A module by position; a slice is a new ``ModuleList`` (renumbered, as torch)."""
+        if isinstance(index, slice):
+            return ModuleList(list(self._modules.values())[index])
         return list(self._modules.values())[index]
 
     def __len__(self) -> int:

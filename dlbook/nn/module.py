@@ -240,11 +240,21 @@ class Module:
         self._modules[name] = module
 
     # -- traversal ------------------------------------------------------------------------
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(self, memo: set[int] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """``(dotted_name, module)`` for this module and every descendant, depth first; a
+        module reachable by several names (a shared layer) is yielded once, under its first
+        name, unless ``remove_duplicate=False`` (torch's signature and behaviour)."""
+        memo = set() if memo is None else memo
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+                yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                               remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
@@ -263,7 +273,7 @@ class Module:
                          recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
         """Yield ``(dotted_name, parameter)`` pairs in registration order, as torch does."""
         seen: set[int] = set()
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mod_prefix, module in modules:
             for name, p in module._parameters.items():
                 if p is None or id(p) in seen:
@@ -276,16 +286,17 @@ class Module:
             yield p
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
-        for mod_prefix, module in self.named_modules(prefix):
+        for mod_prefix, module in self.named_modules(prefix=prefix):
             for name, b in module._buffers.items():
                 if b is not None:
                     yield (f"{mod_prefix}.{name}" if mod_prefix else name), b
 
     # -- state ----------------------------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """Copies of every parameter and buffer, keyed by torch's dotted names."""
+        """Copies of every parameter and buffer, keyed by torch's dotted names (a shared
+        submodule under each of its names, as torch)."""
         out: OrderedDict[str, np.ndarray] = OrderedDict()
-        for mod_prefix, module in self.named_modules():
+        for mod_prefix, module in self.named_modules(remove_duplicate=False):
             for store in (module._parameters, module._buffers):
                 for name, value in store.items():
                     if value is None:

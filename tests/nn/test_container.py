@@ -83,3 +83,26 @@ def test_ordered_dict_names_as_torch():
 def test_non_module_argument_is_a_clear_error():
     with pytest.raises(TypeError, match="argument 1 is a function"):
         nn.Sequential(nn.Linear(2, 2), lambda x: x)
+
+
+def test_slicing_keeps_names_as_torch():
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    ours = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    assert list(ours[2:].state_dict()) == list(theirs[2:].state_dict()) == ["2.weight", "2.bias"]
+    assert ours[1:][1] is ours[2]
+    layers = nn.ModuleList([nn.ReLU(), nn.Tanh(), nn.Sigmoid()])
+    part = layers[1:]
+    assert isinstance(part, nn.ModuleList) and list(part) == [layers[1], layers[2]]
+    assert [n for n, _ in part.named_children()] == ["0", "1"]  # renumbered, as torch
+
+
+def test_shared_submodule_named_once_but_saved_under_each_name_as_torch():
+    shared, t_shared = nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    ours = nn.Sequential(shared, nn.Tanh(), shared)
+    theirs = torch.nn.Sequential(t_shared, torch.nn.Tanh(), t_shared)
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
+    assert [n for n, _ in ours.named_modules(remove_duplicate=False)] == \
+        [n for n, _ in theirs.named_modules(remove_duplicate=False)]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
