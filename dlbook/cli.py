@@ -4,7 +4,9 @@
     dlbook doctor                      is this machine ready for the book? each problem + its fix
     dlbook bench [--quick]             time dlbook.nn against torch.nn (benchmarks/results.md)
     dlbook grade --assignment chNN PATH... --out grades.csv
-                                       grade submitted notebooks (instructors)
+                                       grade submitted notebooks, each in a sandbox (instructors)
+    dlbook autograder gradescope chNN -o autograder.zip
+                                       a Gradescope autograder for one chapter (instructors)
     dlbook --version
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ import dlbook
 from dlbook import doctor
 from dlbook.bench import command as bench_command
 from dlbook.grading import command as grade_command
+from dlbook.grading import gradescope
 
 # -- dlbook exercises build -------------------------------------------------------------------
 
@@ -68,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_command.add_parser(commands)
     grade_command.add_parser(commands)
+    gradescope.add_parser(commands)
     return parser
 
 

@@ -11,7 +11,6 @@ import copy
 import glob
 import json
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,26 +161,3 @@ def read_submission(path: Path, assignment: Assignment) -> Any:
         raise Refused(f"wrong assignment: a notebook for {', '.join(other)}, "
                       f"not {assignment.name}")
     return nb
-
-
-# Code that reaches into the grader's own modules (the registry holds every reference
-# answer) instead of computing the answer. ``check``, ``summary`` and ``reset`` are the
-# student's API and allowed.
-ANSWER_KEY = re.compile(
-    r"grading\s*\.\s*(?!check\b|summary\b|reset\b)\w+|\b(registry|kernel_runner|"
-    r"__dlbook_grade)\b|\.\s*reference\s*\(")
-
-
-def answer_key_use(cells: Sequence[Any], assignment: Assignment) -> str | None:
-    """The first line of the student's own code cells that uses the grader's internals."""
-    canonical = {grade_id_of(c) for c in assignment.cells if _locked(c)}
-    for cell in cells:
-        if cell.cell_type != "code" or grade_id_of(cell) in canonical:
-            continue
-        for line in str(cell.source).splitlines():
-            code = line.split("#", 1)[0]
-            if ANSWER_KEY.search(code):
-                return line.strip()[:80]
-    return None
-
-

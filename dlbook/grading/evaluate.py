@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.grading import registry
+from dlbook.grading import registry, rules, runners
 from dlbook.grading.compare import Mismatch, compare_outputs, describe_type, name_outputs
+from dlbook.grading.diagnose import case_sizes
 
 PASSED, FAILED, NOT_IMPLEMENTED, ERROR, UNCHECKABLE = (
     "passed", "failed", "not implemented", "error", "cannot check")
@@ -92,10 +93,6 @@ def describe_exception(err: BaseException) -> str:
     return f"{text}, {where}" if where else text
 
 
-def _default_runner(question: registry.Question, answer: Any, args: dict[str, Any]) -> Any:
-    return answer if question.takes_value else answer(*args.values())
-
-
 def _changed_inputs(before: dict[str, Any], after: dict[str, Any]) -> str | None:
     for name, value in before.items():
         if isinstance(value, np.ndarray) and not np.array_equal(value, after[name],
@@ -108,10 +105,10 @@ def _changed_inputs(before: dict[str, Any], after: dict[str, Any]) -> str | None
 def _run_case(question: registry.Question, answer: Any, case: registry.Case) -> None:
     """Raise Mismatch (wrong answer) or the student's own exception; return if it passes."""
     args = copy.deepcopy(case.args)
-    if question.runner is not None:
-        raw = question.runner(answer, registry.Case(args, case.meta))
-    else:
-        raw = _default_runner(question, answer, args)
+    with rules.watch(question.forbidden) as used:
+        raw = runners.call(question.runner, answer, args, question.takes_value)
+    if used:
+        raise Mismatch(rules.message(used[0]))
     changed = _changed_inputs(case.args, args)
     if changed:
         raise Mismatch(changed)
@@ -121,7 +118,8 @@ def _run_case(question: registry.Question, answer: Any, case: registry.Case) -> 
         if problem:
             raise Mismatch(problem)
     if question.reference is not None:
-        compare_outputs(got, question.reference(*copy.deepcopy(case.args).values()))
+        compare_outputs(got, question.reference(*copy.deepcopy(case.args).values()),
+                        sizes=case_sizes(case.args))
 
 
 def _missing_module(question: registry.Question) -> str | None:
@@ -131,10 +129,15 @@ def _missing_module(question: registry.Question) -> str | None:
     return None
 
 
-def evaluate(question_id: str, answer: Any, suite: str = "public") -> Result:
-    """Judge ``answer`` (the student's function, or value) on every case of ``suite``."""
+def evaluate(question_id: str, answer: Any, suite: str = "public",
+             seed: int | None = None) -> Result:
+    """Judge ``answer`` (the student's function, or value) on every case of ``suite``.
+
+    Hidden inputs are drawn from ``seed`` (a fresh seed each call if None). A call into
+    anything the question forbids (:mod:`~dlbook.grading.rules`) fails the case.
+    """
     question = registry.get(question_id)
-    cases = list(registry.iter_cases(question, suite))
+    cases = list(registry.iter_cases(question, suite, seed))
 
     def result(status: str, message: str) -> Result:
         points = question.points if status == PASSED else 0
@@ -156,6 +159,8 @@ def evaluate(question_id: str, answer: Any, suite: str = "public") -> Result:
             return result(NOT_IMPLEMENTED, "not implemented yet")
         except Mismatch as err:
             return result(FAILED, f"{err}{where}")
+        except rules.Forbidden as err:
+            return result(FAILED, str(err))
         except Exception as err:  # the student's code raised: report it, never our trace
             return result(ERROR, f"{describe_exception(err)}{where}")
     return result(PASSED, "passed")

@@ -1,8 +1,9 @@
-"""The gradebook of ``dlbook grade``: one row per submission, written as CSV, JSON and
-Gradescope's ``results.json``, each file replaced atomically.
+"""The gradebook of ``dlbook grade``: one row per submission, written as CSV, JSON (with the
+run's metadata: the secret seed of the hidden inputs, the sandbox) and Gradescope's
+``results.json``, each file replaced atomically when a run ends.
 
 A row is keyed by the submission's file name and the SHA-256 of its bytes, so ``--resume``
-reuses a row only for the very file that was graded.
+(:mod:`~dlbook.grading.journal`) reuses a row only for the very file that was graded.
 """
 from __future__ import annotations
 
@@ -84,26 +85,17 @@ def to_csv(rows: Sequence[Row], grade_ids: Sequence[str]) -> str:
     return buf.getvalue()
 
 
-def to_json(rows: Sequence[Row], assignment: str) -> str:
-    """The CSV's content plus each question's message, file name and content hash."""
-    return json.dumps({"assignment": assignment, "submissions": [r.to_dict() for r in rows]},
+def to_json(rows: Sequence[Row], assignment: str, metadata: dict[str, Any] | None = None) -> str:
+    """The CSV's content plus each question's message, file name and content hash, and the
+    run's ``metadata`` (``seed`` reproduces the hidden inputs: ``dlbook grade --seed``)."""
+    return json.dumps({"assignment": assignment, "metadata": metadata or {},
+                       "submissions": [r.to_dict() for r in rows]},
                       indent=1, ensure_ascii=False) + "\n"
 
 
 def to_gradescope(row: Row) -> str:
-    """Gradescope's ``results.json`` for one submission (tests with name, score, output)."""
-    tests = [{"name": f"{q.grade_id} ({q.question})", "score": q.points,
-              "max_score": q.max_points, "output": q.message} for q in row.questions]
-    doc = {"score": row.score, "tests": tests,
-           "output": "" if row.status == "ok" else row.status}
-    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    """Gradescope's ``results.json`` for one submission
+    (:func:`dlbook.grading.gradescope.results`)."""
+    from dlbook.grading.gradescope import results
 
-
-def load_rows(path: str | os.PathLike) -> dict[tuple[str, str], Row]:
-    """Rows of an existing grades.json by (file name, sha256); empty if it cannot be read."""
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-        rows = [Row.from_dict(d) for d in doc["submissions"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    return {(r.file, r.sha256): r for r in rows}
+    return json.dumps(results(row), indent=1, ensure_ascii=False) + "\n"

@@ -1,47 +1,56 @@
-"""``dlbook grade``: grade a folder of student notebooks, each in a fresh, capped kernel.
+"""``dlbook grade``: grade a folder of student notebooks, each in its own sandbox.
 
-For every submission the grader
+A grading run (:class:`Plan`) draws a secret seed (or takes the instructor's), draws every
+question's hidden inputs from it once, and groups the assignment's questions by what they
+forbid. For every submission the grader then
 
 1. refuses what is not a notebook of this assignment (too big, empty, invalid JSON, another
-   chapter's notebook, code that reaches for the reference answers), with a one-line
-   reason and 0 points (:mod:`~dlbook.grading.assignment`);
+   chapter's notebook), with a one-line reason and 0 points
+   (:mod:`~dlbook.grading.assignment`);
 2. rebuilds the notebook around the canonical cells of ``solutions/chNN_*.ipynb``, every
-   test cell becoming a grader cell;
-3. runs it in its own temporary directory in a fresh ``python3`` kernel capped in memory
-   (``RLIMIT_AS``), wall-clock time and output (:mod:`~dlbook.grading.sandbox`);
-4. judges the raw outputs here, in the grader's process (:mod:`~dlbook.grading.verdict`),
-   so nothing the student's code does in its kernel (patching NumPy or ``check``, printing
-   a score, writing files, exiting) can earn a point.
+   test cell becoming a graded cell;
+3. runs it, once per group of questions, in a fresh kernel inside a sandbox whose view of
+   the Python environment leaves out the questions, the references and whatever that group
+   forbids (:mod:`~dlbook.grading.execute`, :mod:`~dlbook.grading.sandbox`), capped in
+   memory, wall-clock time and output; the kernel receives only each call's arguments;
+4. judges the raw outputs here, in the grader's process, against references computed here
+   (:mod:`~dlbook.grading.verdict`), so nothing the student's code does in its kernel can
+   earn a point it did not compute.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
+import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from dlbook.grading import registry, results, rules
 from dlbook.grading.assignment import (
     Assignment,
     Refused,
-    answer_key_use,
+    TestCell,
     load_assignment,
     merge,
     read_submission,
     solutions_dir,
 )
+from dlbook.grading.execute import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Limits, run_notebook
 from dlbook.grading.gradebook import QuestionGrade, Row
-from dlbook.grading.sandbox import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Limits, run_notebook
-from dlbook.grading.verdict import judge
+from dlbook.grading.sandbox import Sandbox
+from dlbook.grading.verdict import expected_outputs, judge
 
-__all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "Assignment", "Limits", "Summary",
-           "find_submissions", "grade_all", "grade_file", "load_assignment", "solutions_dir",
-           "summarize"]
+__all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "Assignment", "Limits", "Plan", "Sandbox",
+           "Summary", "find_submissions", "grade_all", "grade_file", "load_assignment",
+           "make_plan", "sha256", "solutions_dir", "summarize"]
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -49,20 +58,84 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def grade_file(path: Path, assignment: Assignment, limits: Limits,
-               sha: str | None = None) -> Row:
+@dataclass(frozen=True)
+class Group:
+    """Test cells graded in one kernel: their questions forbid the same modules."""
+
+    tests: tuple[TestCell, ...]
+    forbidden: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One grading run: the assignment, its secret seed, the sandbox, every question's cases
+    and the reference's outputs on them (by suite, computed once for all submissions), the
+    kernel's jobs (arguments only) and the groups of questions."""
+
+    assignment: Assignment
+    seed: int
+    sandbox: Sandbox
+    cases: dict[str, dict[str, list[registry.Case]]]
+    expected: dict[str, dict[str, list[Any]]]
+    jobs: dict[str, dict[str, Any]]
+    groups: tuple[Group, ...]
+
+
+def _job(question: registry.Question, cases: dict[str, list[registry.Case]]) -> dict[str, Any]:
+    """What the kernel is given for ``question``: how to call it and each call's arguments."""
+    return {"function": question.function_name, "takes_value": question.takes_value,
+            "runner": question.runner, "outputs": list(question.outputs),
+            "suites": {suite: [(dict(c.args), dict(c.probes)) for c in suite_cases]
+                       for suite, suite_cases in cases.items()}}
+
+
+def _groups(assignment: Assignment) -> tuple[Group, ...]:
+    by_modules: dict[frozenset[str], list[TestCell]] = {}
+    for test in assignment.tests:
+        modules = frozenset(rules.modules_of(registry.get(test.question).forbidden))
+        by_modules.setdefault(modules, []).append(test)
+    groups = []
+    for modules, tests in by_modules.items():
+        functions = {f for t in tests for f in rules.functions_of(
+            registry.get(t.question).forbidden)}
+        groups.append(Group(tuple(tests), tuple(sorted(modules | functions))))
+    return tuple(groups)
+
+
+def make_plan(assignment: Assignment, seed: int | None = None,
+              sandbox: Sandbox | None = None) -> Plan:
+    """Draw the run's secret seed (unless given) and every question's inputs from it."""
+    seed = secrets.randbits(63) if seed is None else seed
+    cases, expected, jobs = {}, {}, {}
+    for qid in dict.fromkeys(t.question for t in assignment.tests):
+        question = registry.get(qid)
+        cases[qid] = {suite: question.cases(suite, seed) for suite in registry.SUITES}
+        expected[qid] = {suite: expected_outputs(question, c) for suite, c in cases[qid].items()}
+        jobs[qid] = _job(question, cases[qid])
+    return Plan(assignment, seed, sandbox or Sandbox(), cases, expected, jobs,
+                _groups(assignment))
+
+
+def grade_file(path: Path, plan: Plan, limits: Limits, sha: str | None = None) -> Row:
     """Grade one submission; never raises for anything the submission does."""
     start = time.monotonic()
-    row = Row(path.stem, path.name, sha or _sha256(path), "ok")
+    assignment = plan.assignment
+    row = Row(path.stem, path.name, sha or sha256(path), "ok")
     try:
         nb = read_submission(path, assignment)
         nb.cells = merge(nb.cells, assignment.cells)
-        line = answer_key_use(nb.cells, assignment)
-        if line:
-            raise Refused(f"uses the grader's internals (reference answers), not allowed: {line}")
-        run = run_notebook(nb, assignment, limits)
-        row.questions = [judge(t, run.results.get(t.grade_id)) for t in assignment.tests]
-        row.status = "; ".join(run.problems) or "ok"
+        raw: dict[str, Any] = {}
+        problems: list[str] = []
+        budget = results.Budget()
+        for group in plan.groups:  # each kernel has the whole time limit
+            deadline = time.monotonic() + limits.timeout
+            run = run_notebook(copy.deepcopy(nb), list(group.tests), plan.jobs,
+                               list(group.forbidden), limits, plan.sandbox, deadline, budget)
+            raw.update(run.results)
+            problems += [p for p in run.problems if p not in problems]
+        row.questions = [judge(t, raw.get(t.grade_id), plan.cases[t.question],
+                               plan.expected[t.question]) for t in assignment.tests]
+        row.status = "; ".join(problems) or "ok"
     except Refused as err:
         row.status = str(err)
     except Exception as err:  # the batch goes on; the reason is recorded
@@ -95,10 +168,10 @@ def find_submissions(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return list(found)
 
 
-def grade_all(paths: Sequence[Path], assignment: Assignment, limits: Limits, jobs: int = 1,
+def grade_all(paths: Sequence[Path], plan: Plan, limits: Limits, jobs: int = 1,
               previous: dict[tuple[str, str], Row] | None = None,
               on_done: Callable[[Row], None] | None = None) -> list[Row]:
-    """Grade ``paths`` with ``jobs`` kernels at once; rows in the order of ``paths``.
+    """Grade ``paths`` with ``jobs`` sandboxes at once; rows in the order of ``paths``.
 
     ``previous`` rows (by file name and SHA-256) are reused instead of grading again;
     ``on_done`` is called with each row as it is finished (progress, checkpoints).
@@ -107,7 +180,7 @@ def grade_all(paths: Sequence[Path], assignment: Assignment, limits: Limits, job
     rows: dict[int, Row] = {}
     todo = []
     for i, path in enumerate(paths):
-        sha = _sha256(path)
+        sha = sha256(path)
         if (path.name, sha) in previous:
             rows[i] = previous[(path.name, sha)]
             if on_done:
@@ -115,7 +188,7 @@ def grade_all(paths: Sequence[Path], assignment: Assignment, limits: Limits, job
         else:
             todo.append((i, path, sha))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(grade_file, path, assignment, limits, sha): i
+        futures = {pool.submit(grade_file, path, plan, limits, sha): i
                    for i, path, sha in todo}
         for future in as_completed(futures):
             rows[futures[future]] = future.result()

@@ -1,21 +1,30 @@
 """The question registry: what each exercise asks, the inputs it is tried on, and the answer.
 
 A :class:`Question` is data: an id such as ``"ch01.linear_backward"``, its points, a
-description, an input generator per test suite, an independent reference implementation
-and any extra requirements. It knows nothing of notebooks or printing:
+description, its fixed public inputs, a generator of hidden inputs drawn from a seeded
+``np.random.Generator``, an independent reference implementation, what the answer may not
+use, and any extra requirements. It knows nothing of notebooks or printing:
 :func:`dlbook.grading.evaluate.evaluate` runs a student's function against it, and the
-instructor's grader reuses the same entries. Questions live in
-``dlbook/grading/questions/chNN.py``, one module per chapter, and register themselves when
-the module is imported; :func:`get` imports the chapter's module on first use.
+instructor's grader reuses the same entries, in its own process only: the sandboxed kernels
+cannot see ``dlbook/grading/questions/``. Questions live in ``dlbook/grading/questions/chNN.py``,
+one module per chapter, and register themselves when the module is imported; :func:`get`
+imports the chapter's module on first use.
 """
 from __future__ import annotations
 
 import importlib
+import secrets
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from dlbook.grading.rules import FROM_SCRATCH, NO_FRAMEWORKS
+
+__all__ = ["FROM_SCRATCH", "NO_FRAMEWORKS", "SUITES", "Case", "Question", "UnknownQuestion",
+           "chapter_questions", "get", "hidden_rng", "iter_cases", "register", "split_suites"]
 
 SUITES = ("public", "hidden")
 
@@ -24,28 +33,34 @@ SUITES = ("public", "hidden")
 class Case:
     """One input: the student's function is called with ``args``' values, in this order.
 
-    ``meta`` carries facts about the input for requirements (e.g. ``separable=True``); it is
-    never passed to the student's function.
+    ``meta`` carries facts about the input for requirements (e.g. ``separable=True``, held-out
+    labels); it stays in the grader. ``probes`` are float arrays a returned ``dlbook.nn``
+    model is applied to in the kernel (e.g. held-out images): the grader sees only
+    ``model(probe)``.
     """
 
     args: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
+    probes: dict[str, np.ndarray] = field(default_factory=dict)
 
     def describe(self) -> str:
-        """``"x (1, 5), weight (3, 5), lr=0.5"``: array shapes and scalar values, no data."""
+        """``"x (1, 5), weight (3, 5), lr=0.5"``: array shapes and scalar values, no data; a
+        list of arrays by its shapes, ``"weights [(3, 5), (5,)]"``."""
         parts = []
         for name, value in self.args.items():
             if isinstance(value, np.ndarray):
                 parts.append(f"{name} {value.shape}")
+            elif isinstance(value, (list, tuple)) and value and all(
+                    isinstance(v, np.ndarray) for v in value):
+                parts.append(f"{name} [{', '.join(str(v.shape) for v in value)}]")
             else:
                 parts.append(f"{name}={value!r}")
         return ", ".join(parts)
 
 
 # A requirement looks at the student's named outputs for one case and returns what is wrong,
-# or None. A runner calls the student's function (or takes the student's value) for one case.
+# or None. It runs in the grader (and in check()), never in a graded kernel.
 Requirement = Callable[[dict[str, Any], Case], "str | None"]
-Runner = Callable[[Any, Case], Any]
 
 
 @dataclass(frozen=True)
@@ -59,14 +74,22 @@ class Question:
         signature: how the student's function is called, e.g.
             ``"linear_backward(grad_out, x, weight) -> (grad_x, grad_weight, grad_bias)"``.
         outputs: names of the returned values in order (a tuple or a dict with these keys).
-        cases: ``cases(suite) -> list[Case]`` for suite ``"public"`` or ``"hidden"``; seeded,
-            so the same inputs every time. An empty list: the question has no such suite.
+        public: ``public() -> list[Case]``, the fixed inputs ``check()`` tries (own constant
+            seed: the same inputs every time).
+        hidden: ``hidden(rng) -> list[Case]``, never empty: inputs drawn from ``rng``, which the
+            grader seeds from a secret seed per run (:func:`hidden_rng`).
         reference: ``reference(*args) -> dict`` of expected outputs by name, derived
-            independently of the solution notebook; None when only requirements judge.
+            independently of the solution notebook; None when only requirements judge. It
+            runs in the grader's process only.
         requirements: further checks on the student's outputs (a training accuracy, ...).
-        runner: how to call the student's function; default ``fn(*case.args.values())``.
-        takes_value: the student passes a value, not a function (``runner`` gets the value).
+        runner: the name ``"chNN.function"`` of a kernel-side function in
+            ``dlbook/grading/runners/chNN.py`` that calls the student's function for one
+            case (``runner(answer, args)``); default ``answer(*args.values())``.
+        takes_value: the student passes a value, not a function.
         needs: modules the reference imports (``("torch",)``): a clear message if absent.
+        forbidden: what the answer may not use: module names (``"torch"``, ``"dlbook.nn"``)
+            and functions as ``"module:Qual.name"``
+            (:mod:`~dlbook.grading.rules`); default :data:`FROM_SCRATCH`.
     """
 
     id: str
@@ -74,12 +97,14 @@ class Question:
     description: str
     signature: str
     outputs: tuple[str, ...]
-    cases: Callable[[str], list[Case]]
+    public: Callable[[], list[Case]]
+    hidden: Callable[[np.random.Generator], list[Case]]
     reference: Callable[..., dict[str, Any]] | None = None
     requirements: tuple[Requirement, ...] = ()
-    runner: Runner | None = None
+    runner: str | None = None
     takes_value: bool = False
     needs: tuple[str, ...] = ()
+    forbidden: tuple[str, ...] = FROM_SCRATCH
 
     @property
     def chapter(self) -> str:
@@ -88,6 +113,31 @@ class Question:
     @property
     def function_name(self) -> str:
         return self.signature.split("(", 1)[0]
+
+    def cases(self, suite: str, seed: int | None = None) -> list[Case]:
+        """The cases of ``suite``; hidden ones drawn from ``seed`` (a fresh one if None)."""
+        if suite == "public":
+            return self.public()
+        if suite == "hidden":
+            return self.hidden(hidden_rng(self.id, seed))
+        raise ValueError(f"suite must be one of {SUITES}, got {suite!r}")
+
+
+def hidden_rng(question_id: str, seed: int | None) -> np.random.Generator:
+    """The generator of ``question_id``'s hidden inputs in a run with secret ``seed``: the same
+    seed gives the same inputs (a grade can be reproduced); None draws a fresh seed."""
+    if seed is None:
+        seed = secrets.randbits(64)
+    return np.random.default_rng([seed, zlib.crc32(question_id.encode())])
+
+
+def split_suites(cases: Callable[[str, np.random.Generator | None], list[Case]]
+                 ) -> dict[str, Callable]:
+    """``public=`` and ``hidden=`` from one ``cases(suite, rng=None)`` generator: the public
+    suite is called with ``rng=None`` (the generator seeds itself), the hidden one with the
+    grader's generator. Use as ``Question(..., **split_suites(_cases))``."""
+    return {"public": lambda: cases("public", None),
+            "hidden": lambda rng: cases("hidden", rng)}
 
 
 class UnknownQuestion(LookupError):
@@ -101,7 +151,12 @@ _QUESTIONS: dict[str, Question] = {}
 
 
 def register(question: Question) -> Question:
-    """Add ``question`` to the registry (called by the chapter modules at import)."""
+    """Add ``question`` to the registry (called by the chapter modules at import).
+
+    Every question needs a hidden suite: an error names the question that has none.
+    """
+    if not question.hidden(np.random.default_rng(0)):
+        raise ValueError(f"question {question.id!r} has no hidden tests")
     if question.id in _QUESTIONS and _QUESTIONS[question.id] != question:
         raise ValueError(f"question {question.id!r} is registered twice")
     _QUESTIONS[question.id] = question
@@ -112,6 +167,10 @@ def _load_chapter(chapter: str) -> None:
     try:
         importlib.import_module(f"dlbook.grading.questions.{chapter}")
     except ModuleNotFoundError as err:
+        if err.name == "dlbook.grading.questions":
+            raise UnknownQuestion("the questions are not available here (a graded kernel "
+                                  "cannot see them; check() works in your own notebook)"
+                                  ) from None
         if err.name != f"dlbook.grading.questions.{chapter}":
             raise
         raise UnknownQuestion(f"no exercises are registered for chapter {chapter!r}") from None
@@ -133,11 +192,11 @@ def chapter_questions(chapter: str) -> list[Question]:
     return [q for q in _QUESTIONS.values() if q.chapter == chapter]
 
 
-def iter_cases(question: Question, suite: str) -> Iterator[Case]:
+def iter_cases(question: Question, suite: str, seed: int | None = None) -> Iterator[Case]:
     """The cases of ``suite``; a clear error for an unknown suite or one the question lacks."""
     if suite not in SUITES:
         raise ValueError(f"suite must be one of {SUITES}, got {suite!r}")
-    cases = question.cases(suite)
+    cases = question.cases(suite, seed)
     if not cases:
         raise ValueError(f"{question.id} has no {suite} tests")
     yield from cases

@@ -1,186 +1,146 @@
-"""Running one submission: a fresh kernel, capped in time, memory and output.
+"""The sandbox each graded kernel runs in: bubblewrap by default, docker or podman, or none.
 
-Before a grader cell runs, that question's inputs (every suite, public and hidden) are
-written under a random name with a fresh nonce; the cell
-(:func:`dlbook.grading.kernel_runner.harness_source`) calls the student's function on them
-and saves only raw outputs, which are read back here with ``np.load(allow_pickle=False)``
-and checked for the nonce and the digest of the inputs. Nothing is judged in the kernel.
+``bwrap`` (bubblewrap, Flatpak's sandbox; works as root and, with user namespaces, as a
+normal user) starts the kernel with
+
+- its own user (uid 65534, no capabilities, no further user namespaces), PID, network, IPC,
+  UTS and mount namespaces: it sees no other process (not the grader, not the other
+  kernels), has no network at all (only its own loopback), and everything in its PID
+  namespace is killed when the kernel ends (``--die-with-parent`` too, should the grader
+  die);
+- a read-only view of the Python environment (:mod:`~dlbook.grading.view`), a private
+  ``/tmp`` capped in size, and one writable folder of its own, the submission's work
+  folder, which holds the kernel's sockets, its inputs and its results. Nothing else of the
+  machine: no checkout, ``solutions/``, gradebook, or other submission.
+
+``docker``/``podman`` give the same view through bind mounts in a container without network.
+``none`` runs the kernel as the grader's own user, able to read and write all the grader can:
+only for notebooks you trust, and only when asked for by name.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import pickle
-import secrets
-import tempfile
-import time
-import zipfile
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-import numpy as np
+from dlbook.grading.view import View
 
-from dlbook.grading import registry
-from dlbook.grading.assignment import Assignment, TestCell, grade_id_of, nbgrader_metadata
-from dlbook.grading.compare import Mismatch
-from dlbook.grading.kernel_runner import harness_source, launcher_argv
+BACKENDS = ("bwrap", "docker", "podman", "none")
+SANDBOX_UID = 65534  # "nobody" inside the sandbox
+TMP_BYTES = 256 * 1024 * 1024  # the private /tmp
+DEFAULT_IMAGE = "debian:bookworm-slim"
 
-OUTPUT_CAP = 1024 * 1024  # bytes of cell output kept per submission
-MAX_RESULT_BYTES = 256 * 1024 * 1024  # raw outputs one question may send back
-DEFAULT_TIMEOUT = 300.0
-DEFAULT_MEMORY_MB = 4096
+NONE_WARNING = (
+    "WARNING: --sandbox none: every submission runs as you, with your files, your network and "
+    "the other kernels in reach. A hostile notebook can read the reference answers, rewrite "
+    "the gradebook and other submissions. Use it only for notebooks you trust.")
 
 
-@dataclass
-class Limits:
-    """Wall-clock seconds for the whole notebook and the kernel's address space in MB."""
-
-    timeout: float = DEFAULT_TIMEOUT
-    memory_mb: int | None = DEFAULT_MEMORY_MB
+class SandboxUnavailable(RuntimeError):
+    """The chosen backend cannot run here; ``str(err)`` says how to fix it."""
 
 
-@dataclass
-class _Run:
-    """What happened in the kernel: raw result files by grade_id and the problems seen."""
+@dataclass(frozen=True)
+class Sandbox:
+    """A backend and, for docker/podman, the image to run."""
 
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+    backend: str = "bwrap"
+    image: str = DEFAULT_IMAGE
 
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"--sandbox must be one of {', '.join(BACKENDS)}, "
+                             f"got {self.backend!r}")
 
-def _client_class() -> type:
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
+    def wrap(self, argv: Sequence[str], workdir: str, view: View,
+             env: dict[str, str]) -> list[str]:
+        """The command that runs ``argv`` in this sandbox, in ``workdir``, with ``env``."""
+        if self.backend == "bwrap":
+            return bwrap_argv(argv, workdir, view, env)
+        if self.backend in ("docker", "podman"):
+            return container_argv(self.backend, self.image, argv, workdir, view, env)
+        return list(argv)
 
-    class CappedKernelManager(AsyncKernelManager):
-        memory_mb: int | None = None
-
-        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-            return launcher_argv(self.memory_mb) + super().format_kernel_cmd(extra_arguments)
-
-    class CappedClient(NotebookClient):
-        """Keeps error outputs and at most OUTPUT_CAP bytes of everything else."""
-
-        output_bytes = 0
-        capped = False
-
-        def output(self, outs: list, msg: dict, display_id: str | None,
-                   cell_index: int) -> Any:
-            content = msg.get("content", {})
-            size = len(str(content.get("text", ""))) + len(str(content.get("data", "")))
-            self.output_bytes += size
-            if msg["msg_type"] != "error" and self.output_bytes > OUTPUT_CAP:
-                self.capped = True
-                return None
-            return super().output(outs, msg, display_id, cell_index)
-
-    return CappedKernelManager, CappedClient
-
-
-def _write_inputs(workdir: Path, question: registry.Question) -> tuple[Path, str, str]:
-    """Pickle every suite's cases for the kernel; returns (path, nonce, sha256)."""
-    nonce = secrets.token_hex(16)
-    suites = {}
-    for suite in registry.SUITES:
-        cases = question.cases(suite)
-        if cases:
-            suites[suite] = [(dict(c.args), dict(c.meta)) for c in cases]
-    blob = pickle.dumps({"question": question.id, "nonce": nonce, "suites": suites})
-    path = workdir / f"in_{secrets.token_hex(8)}.pkl"
-    path.write_bytes(blob)
-    return path, nonce, hashlib.sha256(blob).hexdigest()
+    def check(self) -> None:
+        """Raise :class:`SandboxUnavailable` unless this backend works on this machine."""
+        if self.backend == "none":
+            return
+        exe = shutil.which(self.backend)
+        if exe is None:
+            hint = ("apt-get install bubblewrap (or dnf install bubblewrap)"
+                    if self.backend == "bwrap" else f"install {self.backend}")
+            raise SandboxUnavailable(f"{self.backend} is not installed: {hint}")
+        if self.backend == "bwrap":
+            probe = subprocess.run([exe, "--unshare-all", "--unshare-user", "--uid",
+                                    str(SANDBOX_UID), "--ro-bind", "/", "/", "--proc", "/proc",
+                                    "--dev", "/dev", "true"],
+                                   capture_output=True, text=True, timeout=30)
+            if probe.returncode != 0:
+                raise SandboxUnavailable(
+                    "bwrap cannot create namespaces here (" + probe.stderr.strip()[:200] +
+                    "): enable unprivileged user namespaces (sysctl "
+                    "kernel.unprivileged_userns_clone=1) or use --sandbox docker|podman")
 
 
-def _read_result(path: Path, nonce: str, digest: str) -> dict[str, Any]:
-    """The kernel's raw outputs: plain arrays only, with this run's nonce and digest."""
-    if not path.exists():
-        raise Mismatch("no result: the test cell did not finish")
-    if path.stat().st_size > MAX_RESULT_BYTES:
-        raise Mismatch("no result: the outputs are too large")
-    with zipfile.ZipFile(path) as zf:
-        if sum(i.file_size for i in zf.infolist()) > MAX_RESULT_BYTES:
-            raise Mismatch("no result: the outputs are too large")
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    meta = json.loads(str(arrays.pop("__meta__")))
-    if meta.get("nonce") != nonce or meta.get("digest") != digest:
-        raise Mismatch("no result: the result file is not from this run")
-    return {"meta": meta, "arrays": arrays}
+def _system_dirs() -> list[str]:
+    """Mount arguments for /usr and the /bin, /lib... links or folders next to it."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(d):
+            args += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            args += ["--ro-bind", d, d]
+    for f in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
+        if os.path.exists(f):
+            args += ["--ro-bind", f, f]
+    return args
 
 
-def _run_test_cell(client: Any, cell: Any, index: int, test: TestCell, workdir: Path,
-                   run: _Run) -> None:
-    """Run ``test``'s grader cell in place of ``cell``; store its raw result in ``run``."""
-    inputs, nonce, digest = _write_inputs(workdir, registry.get(test.question))
-    result = workdir / f"out_{secrets.token_hex(8)}.npz"
-    cell.source = harness_source(str(inputs), str(result))
-    client.execute_cell(cell, index)
-    inputs.unlink(missing_ok=True)
-    try:
-        run.results[test.grade_id] = _read_result(result, nonce, digest)
-    except Mismatch as err:
-        run.results[test.grade_id] = {"missing": str(err)}
-    except Exception as err:
-        run.results[test.grade_id] = {"missing": f"unreadable result ({err})"}
-    result.unlink(missing_ok=True)
+def bwrap_argv(argv: Sequence[str], workdir: str, view: View, env: dict[str, str]) -> list[str]:
+    """``bwrap ... -- argv``: see the module docstring for what it isolates."""
+    args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns",
+            "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            *_system_dirs(), "--proc", "/proc", "--dev", "/dev",
+            "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    for host, inside in view.mounts:
+        args += ["--ro-bind", host, inside]
+    for path in view.empty_dirs:
+        args += ["--tmpfs", path, "--remount-ro", path]
+    for path in view.empty_files:
+        args += ["--ro-bind", "/dev/null", path]
+    args += ["--bind", workdir, workdir, "--chdir", workdir, "--clearenv"]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    return [*args, "--", *argv]
 
 
-def run_notebook(nb: Any, assignment: Assignment, limits: Limits) -> _Run:
-    """Execute ``nb`` (already merged) cell by cell in a fresh kernel; collect results."""
-    manager_cls, client_cls = _client_class()
-    run = _Run()
-    test_of = {t.grade_id: t for t in assignment.tests}
-    with tempfile.TemporaryDirectory(prefix="dlbook-grade-") as tmp:
-        workdir = Path(tmp)
-        # IPC sockets in the submission's own folder: no TCP port another kernel could reach.
-        km = manager_cls(kernel_name="python3", transport="ipc", ip=str(workdir / "kernel"))
-        km.memory_mb = limits.memory_mb
-        client = client_cls(nb, km=km, timeout=int(limits.timeout), allow_errors=True,
-                            startup_timeout=120, resources={"metadata": {"path": tmp}},
-                            shutdown_kernel="immediate")
-        client.owns_km = True  # so leaving setup_kernel kills the kernel, busy or not
-        deadline = time.monotonic() + limits.timeout
-        try:
-            with client.setup_kernel(cwd=tmp):
-                for index, cell in enumerate(nb.cells):
-                    if cell.cell_type != "code":
-                        continue
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise TimeoutError
-                    client.timeout = max(1, int(left))
-                    is_test = nbgrader_metadata(cell).get("grade")
-                    test = test_of.get(grade_id_of(cell)) if is_test else None
-                    if test is None:
-                        client.execute_cell(cell, index)
-                        _note_errors(cell, run)
-                    else:
-                        _run_test_cell(client, cell, index, test, workdir, run)
-        except TimeoutError:
-            run.problems.append(f"timeout after {limits.timeout:g} s")
-        except Exception as err:
-            run.problems.append(_kernel_problem(err, limits))
-        if client.capped:
-            run.problems.append(f"output capped at {OUTPUT_CAP // 1024} KB")
-    return run
+def container_argv(engine: str, image: str, argv: Sequence[str], workdir: str, view: View,
+                   env: dict[str, str]) -> list[str]:
+    """``docker run ...`` (or podman) with the same view, no network, no capabilities."""
+    args = [engine, "run", "--rm", "-i", "--network", "none", "--read-only",
+            "--user", f"{SANDBOX_UID}:{SANDBOX_UID}", "--cap-drop", "ALL",
+            "--security-opt", "no-new-privileges", "--pids-limit", "512",
+            "--tmpfs", f"/tmp:size={TMP_BYTES}"]
+    for host, inside in view.mounts:
+        args += ["-v", f"{host}:{inside}:ro"]
+    for path in view.empty_dirs:
+        args += ["--tmpfs", f"{path}:ro"]
+    for path in view.empty_files:
+        args += ["-v", f"/dev/null:{path}:ro"]
+    args += ["-v", f"{workdir}:{workdir}", "-w", workdir]
+    for key, value in env.items():
+        args += ["-e", f"{key}={value}"]
+    return [*args, image, *argv]
 
 
-def _kernel_problem(err: Exception, limits: Limits) -> str:
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    if isinstance(err, CellTimeoutError):
-        return f"timeout after {limits.timeout:g} s"
-    if isinstance(err, DeadKernelError):
-        return "kernel died (exit, crash or memory)"
-    text = str(err).splitlines()[0] if str(err) else ""
-    return f"kernel error: {type(err).__name__} {text}"[:200]
-
-
-def _note_errors(cell: Any, run: _Run) -> None:
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error" and out.get("ename") == "MemoryError":
-            problem = f"memory limit exceeded (MemoryError in cell {cell.get('id', '?')})"
-            if problem not in run.problems:
-                run.problems.append(problem)
-
-
+def kernel_env(workdir: str, pythonpath: str) -> dict[str, str]:
+    """The whole environment of a sandboxed kernel: nothing of the grader's leaks in."""
+    return {"HOME": workdir, "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
+            "PATH": "/usr/bin:/bin", "PYTHONPATH": pythonpath, "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp",
+            "IPYTHONDIR": "/tmp/ipython", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "TMPDIR": "/tmp"}

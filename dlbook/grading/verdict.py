@@ -15,6 +15,7 @@ import numpy as np
 from dlbook.grading import registry
 from dlbook.grading.assignment import TestCell
 from dlbook.grading.compare import Mismatch, compare_outputs
+from dlbook.grading.diagnose import case_sizes
 from dlbook.grading.evaluate import describe_exception
 from dlbook.grading.gradebook import QuestionGrade
 
@@ -32,12 +33,13 @@ def _placeholder(spec: dict[str, Any]) -> Any:
     return cls()
 
 
-def _recorded_module(spec: dict[str, Any], arrays: dict[str, np.ndarray],
-                     case: registry.Case) -> Any:
+def _recorded_model(spec: dict[str, Any], arrays: dict[str, np.ndarray],
+                    case: registry.Case) -> Any:
     from dlbook.nn import Module
 
-    recorded = [(case.meta[name], arrays[key]) for name, key in spec["probes"].items()
-                if name in case.meta and key in arrays]
+    probes = spec.get("probes") if isinstance(spec.get("probes"), dict) else {}
+    recorded = [(case.probes[name], arrays[key]) for name, key in probes.items()
+                if name in case.probes and key in arrays]
 
     class RecordedModel(Module):
         """The student's model, as the outputs it gave on the grader's inputs."""
@@ -61,15 +63,25 @@ def _decode(spec: Any, arrays: dict[str, np.ndarray], case: registry.Case) -> An
         return None
     if kind == "str":
         return str(spec.get("value", ""))
-    if kind == "module":
-        return _recorded_module(spec, arrays, case)
+    if kind == "model":
+        return _recorded_model(spec, arrays, case)
     return _placeholder(spec if isinstance(spec, dict) else {})
 
 
-def judge_suite(question: registry.Question, suite: str, report: Any,
-                arrays: dict[str, np.ndarray]) -> str:
-    """``"passed"`` or what is wrong with one suite's raw outputs."""
-    cases = question.cases(suite)
+def expected_outputs(question: registry.Question, cases: list[registry.Case]
+                     ) -> list[dict[str, Any] | None]:
+    """The reference's outputs for each case (None without a reference), computed here."""
+    if question.reference is None:
+        return [None] * len(cases)
+    return [question.reference(*copy.deepcopy(c.args).values()) for c in cases]
+
+
+def judge_suite(question: registry.Question, cases: list[registry.Case], report: Any,
+                arrays: dict[str, np.ndarray],
+                expected: list[dict[str, Any] | None] | None = None) -> str:
+    """``"passed"`` or what is wrong with one suite's raw outputs on ``cases``, given the
+    reference's ``expected`` outputs (computed if None)."""
+    expected = expected_outputs(question, cases) if expected is None else expected
     if not isinstance(report, dict):
         return "no result for these tests"
     status, message = report.get("status"), str(report.get("message", ""))[:500]
@@ -83,15 +95,14 @@ def judge_suite(question: registry.Question, suite: str, report: Any,
                 return f"{message}{where if status != 'missing' else ''}"
             return "no result for these tests"
         try:
-            specs = got_cases[i]
+            specs = got_cases[i] if isinstance(got_cases[i], dict) else {}
             got = {name: _decode(specs.get(name), arrays, case) for name in question.outputs}
             for requirement in question.requirements:
                 problem = requirement(got, case)
                 if problem:
                     raise Mismatch(problem)
-            if question.reference is not None:
-                expected = question.reference(*copy.deepcopy(case.args).values())
-                compare_outputs(got, expected)
+            if expected[i] is not None:
+                compare_outputs(got, expected[i], sizes=case_sizes(case.args))
         except Mismatch as err:
             return f"{err}{where}"
         except Exception as err:
@@ -99,8 +110,11 @@ def judge_suite(question: registry.Question, suite: str, report: Any,
     return "passed"
 
 
-def judge(test: TestCell, raw: dict[str, Any] | None) -> QuestionGrade:
-    """Points for one test cell from the raw result its grader cell sent back."""
+def judge(test: TestCell, raw: dict[str, Any] | None, cases: dict[str, list[registry.Case]],
+          expected: dict[str, list[dict[str, Any] | None]] | None = None) -> QuestionGrade:
+    """Points for one test cell from the raw result its graded cell sent back, judged on
+    ``cases`` (by suite: the very inputs the kernel was given) and the reference's
+    ``expected`` outputs on them (by suite; computed if None)."""
     question = registry.get(test.question)
 
     def grade(points: int, message: str) -> QuestionGrade:
@@ -115,9 +129,8 @@ def judge(test: TestCell, raw: dict[str, Any] | None) -> QuestionGrade:
     if not isinstance(suites, dict):
         return grade(0, "no result: the result file is malformed")
     for suite in registry.SUITES:
-        if not question.cases(suite):
-            continue
-        verdict = judge_suite(question, suite, suites.get(suite), raw["arrays"])
+        verdict = judge_suite(question, cases[suite], suites.get(suite), raw["arrays"],
+                              expected[suite] if expected else None)
         if verdict != "passed":
             label = " (hidden tests)" if suite == "hidden" else ""
             return grade(0, f"{verdict}{label}")

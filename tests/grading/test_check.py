@@ -107,7 +107,7 @@ def test_dtype_must_follow_the_input(capsys):
     (lambda g, x, w: (g, x), "linear_backward returned 2 values, expected 3"),
     (lambda g, x, w: (None, None, None), "grad_x is None, expected an array of shape (4, 5)"),
     (lambda g, x, w: tuple(torch.tensor(a) for a in linear_right(g, x, w)),
-     "grad_x is a torch.Tensor; return a NumPy array"),
+     "uses torch, which this exercise does not allow"),
 ])
 def test_wrong_kind_of_answer(answer, message):
     assert message in evaluate("ch01.linear_backward", answer).message
@@ -161,8 +161,6 @@ def test_unknown_questions_and_suites():
         check("ch01.nope", linear_right)
     with pytest.raises(UnknownQuestion, match="no exercises are registered for chapter 'ch77'"):
         check("ch77.x", linear_right)
-    with pytest.raises(ValueError, match="ch01.perceptron has no hidden tests"):
-        evaluate("ch01.perceptron", linear_right, suite="hidden")
     with pytest.raises(ValueError, match="suite must be one of"):
         evaluate("ch01.perceptron", linear_right, suite="secret")
 
@@ -244,3 +242,93 @@ def test_sigmoid_reference_is_the_logistic_function():
         ref = q.reference(x)
         s = 1 / (1 + np.exp(-x))
         assert abs(ref["value"] - s) < 1e-15 and abs(ref["grad"] - s * (1 - s)) < 1e-15
+
+
+# -- rules: what an answer may not use, said by check() as the grader says it ----------------
+
+
+def linear_with_torch(grad_out, x, weight):
+    xt = torch.tensor(x, requires_grad=True)
+    wt = torch.tensor(weight, requires_grad=True)
+    (xt @ wt.T).backward(torch.tensor(grad_out))
+    return xt.grad.numpy(), wt.grad.numpy(), grad_out.sum(axis=0)
+
+
+def linear_with_dlbook_nn(grad_out, x, weight):
+    from dlbook import nn
+
+    layer = nn.Linear(x.shape[1], weight.shape[0], dtype=x.dtype)
+    layer.load_state_dict({"weight": weight, "bias": np.zeros(weight.shape[0], x.dtype)})
+    layer(x)
+    grad_x = layer.backward(grad_out)
+    return grad_x, grad_out.T @ x, grad_out.sum(axis=0)
+
+
+def linear_with_hidden_import(grad_out, x, weight):
+    space: dict = {}
+    exec("import tor" + "ch as t", space)  # an import the source does not show
+    t = space["t"]
+    return (t.tensor(grad_out) @ t.tensor(weight)).numpy(), grad_out.T @ x, grad_out.sum(0)
+
+
+@pytest.mark.parametrize("answer, used", [(linear_with_torch, "torch"),
+                                          (linear_with_dlbook_nn, "dlbook.nn"),
+                                          (linear_with_hidden_import, "torch")])
+def test_check_refuses_what_the_exercise_forbids(answer, used):
+    result = evaluate("ch01.linear_backward", answer)
+    assert not result.passed
+    assert result.message.startswith(f"uses {used}, which this exercise does not allow")
+    assert linear_right  # the same maths without them passes (test_right_answer)
+
+
+def test_check_refuses_the_builtin_sigmoid_even_renamed():
+    def sigmoid(v):
+        out = v.sigmoid()
+        out._op = "exp"
+        return out
+
+    result = evaluate("ch01.value_sigmoid", sigmoid)
+    assert "uses dlbook.autograd.Value.sigmoid" in result.message
+    assert evaluate("ch01.value_sigmoid", lambda v: 1 / (1 + (-v).exp())).passed
+
+
+def test_train_mlp_may_use_dlbook_nn_but_must_return_a_module():
+    from dlbook.grading.registry import get as get_question
+
+    assert "dlbook.nn" not in get_question("ch01.train_mlp").forbidden
+    result = evaluate("ch01.train_mlp", lambda X, y: {"named_parameters": None})
+    assert "expected a trained dlbook.nn model" in result.message
+
+
+# -- hidden inputs: drawn from a seed, never fixed ----------------------------------------------
+
+
+def test_hidden_inputs_come_from_the_seed():
+    from dlbook.grading.registry import hidden_rng
+
+    q = get("ch01.linear_backward")
+    same = [c.args["x"] for c in q.cases("hidden", 3)], [c.args["x"] for c in q.cases("hidden", 3)]
+    other = [c.args["x"] for c in q.cases("hidden", 4)]
+    assert all(np.array_equal(a, b) for a, b in zip(*same, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(same[0], other, strict=True))
+    assert hidden_rng("ch01.a", 1).random() != hidden_rng("ch01.b", 1).random()
+
+
+def test_every_question_has_a_hidden_suite_that_changes_with_the_seed():
+    import pickle
+
+    for n in range(13):
+        for q in chapter_questions(f"ch{n:02d}"):
+            assert q.cases("hidden", 1), q.id
+            if q.takes_value:
+                continue  # a value, not a function: nothing to draw
+            a, b = ([c.args for c in q.cases("hidden", s)] for s in (1, 2))
+            assert pickle.dumps(a) != pickle.dumps(b), q.id
+
+
+def test_a_question_without_hidden_tests_is_refused():
+    from dlbook.grading.registry import Case, Question, register
+
+    with pytest.raises(ValueError, match="has no hidden tests"):
+        register(Question("ch99.x", 1, "", "x(a) -> b", ("b",), public=lambda: [Case({})],
+                          hidden=lambda rng: []))

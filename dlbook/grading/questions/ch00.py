@@ -6,13 +6,18 @@ import numpy as np
 from dlbook.grading.registry import Case, Question, register
 
 
-def _relu_cases(suite: str) -> list[Case]:
-    if suite != "public":
-        return []
-    rng = np.random.default_rng(0)
-    return [Case({"x": rng.normal(size=shape).astype(dtype)})
-            for shape, dtype in [((3, 4), np.float64), ((1,), np.float64),
-                                 ((2, 3, 5), np.float32)]]
+def _relu_cases(rng: np.random.Generator, shapes: list) -> list[Case]:
+    return [Case({"x": rng.normal(size=shape).astype(dtype)}) for shape, dtype in shapes]
+
+
+def _relu_public() -> list[Case]:
+    return _relu_cases(np.random.default_rng(0), [((3, 4), np.float64), ((1,), np.float64),
+                                                  ((2, 3, 5), np.float32)])
+
+
+def _relu_hidden(rng: np.random.Generator) -> list[Case]:
+    shape = tuple(int(n) for n in rng.integers(1, 6, size=rng.integers(1, 4)))
+    return _relu_cases(rng, [(shape, np.float64), (shape[::-1], np.float32)])
 
 
 def _relu_reference(x: np.ndarray) -> dict[str, np.ndarray]:
@@ -25,13 +30,10 @@ register(Question(
     description="ReLU, elementwise max(x, 0), same shape and dtype as x.",
     signature="relu(x) -> out",
     outputs=("out",),
-    cases=_relu_cases,
+    public=_relu_public,
+    hidden=_relu_hidden,
     reference=_relu_reference,
 ))
-
-
-def _no_inputs(suite: str) -> list[Case]:
-    return [Case({})] if suite == "public" else []
 
 
 register(Question(
@@ -40,7 +42,8 @@ register(Question(
     description="The number of learnable numbers in nn.Linear(3, 2): weights plus biases.",
     signature="linear_parameters",
     outputs=("count",),
-    cases=_no_inputs,
+    public=lambda: [Case({})],
+    hidden=lambda rng: [Case({})],  # a value, not a function: the same question, graded again
     reference=lambda: {"count": np.int64(3 * 2 + 2)},
     takes_value=True,
 ))

@@ -13,8 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.grading.compare import Mismatch, describe_type
-from dlbook.grading.registry import Case, Question, register
+from dlbook.grading.compare import describe_type
+from dlbook.grading.registry import (
+    FROM_SCRATCH,
+    NO_FRAMEWORKS,
+    Case,
+    Question,
+    register,
+    split_suites,
+)
 
 # -- ch01.perceptron --------------------------------------------------------------------------
 
@@ -29,15 +36,22 @@ def _separable(rng: np.random.Generator, n: int, d: int, margin: float = 0.3):
     return X[keep][:n], np.where(score[keep][:n] > 0, 1, -1)
 
 
-def _perceptron_cases(suite: str) -> list[Case]:
-    if suite != "public":
-        return []
-    rng = np.random.default_rng(1)
+def _perceptron_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    rng = np.random.default_rng(1) if rng is None else rng
 
     def labels(n: int) -> np.ndarray:
         return rng.choice(np.array([-1, 1]), size=n)
 
     # Integer inputs and a power-of-two rate keep every sum exact: agreement must be exact.
+    if suite == "hidden":
+        n, d = (int(k) for k in rng.integers(2, 9, size=2))
+        X_sep, y_sep = _separable(rng, 30, int(rng.integers(2, 5)))
+        return [
+            Case({"X": rng.integers(-4, 5, size=(n, d)).astype(float), "y": labels(n),
+                  "epochs": int(rng.integers(1, 5)), "lr": 0.25}),
+            Case({"X": X_sep, "y": y_sep, "epochs": 100, "lr": 1.0},
+                 meta={"separable": True}),
+        ]
     X_sep, y_sep = _separable(rng, 40, 3)
     return [
         Case({"X": rng.integers(-3, 4, size=(6, 2)).astype(float), "y": labels(6),
@@ -84,7 +98,7 @@ register(Question(
     description="Rosenblatt's perceptron rule, labels in {-1, +1}, examples in the given order.",
     signature="perceptron_fit(X, y, epochs, lr) -> (w, b)",
     outputs=("w", "b"),
-    cases=_perceptron_cases,
+    **split_suites(_perceptron_cases),
     reference=_perceptron_reference,
     requirements=(_separates,),
 ))
@@ -92,11 +106,11 @@ register(Question(
 # -- ch01.linear_backward ---------------------------------------------------------------------
 
 
-def _linear_cases(suite: str) -> list[Case]:
+def _linear_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     shapes = {"public": [(4, 5, 3, np.float64), (1, 5, 3, np.float64), (3, 1, 7, np.float64),
                          (6, 4, 2, np.float32)],
               "hidden": [(2, 9, 4, np.float64), (1, 1, 1, np.float64), (5, 3, 8, np.float32)]}
-    rng = np.random.default_rng(2 if suite == "public" else 102)
+    rng = np.random.default_rng(2) if rng is None else rng
     return [Case({"grad_out": rng.normal(size=(n, d_out)).astype(dtype),
                   "x": rng.normal(size=(n, d_in)).astype(dtype),
                   "weight": rng.normal(size=(d_out, d_in)).astype(dtype)})
@@ -121,7 +135,7 @@ register(Question(
     description="Backward of out = x W^T + b: the gradients of x, W and b from grad_out.",
     signature="linear_backward(grad_out, x, weight) -> (grad_x, grad_weight, grad_bias)",
     outputs=("grad_x", "grad_weight", "grad_bias"),
-    cases=_linear_cases,
+    **split_suites(_linear_cases),
     reference=_linear_reference,
     needs=("torch",),
 ))
@@ -131,10 +145,10 @@ register(Question(
 MLP_PARAMS = ("W1", "b1", "W2", "b2")
 
 
-def _mlp_cases(suite: str) -> list[Case]:
+def _mlp_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     shapes = {"public": [(6, 4, 5, 3), (1, 3, 4, 2), (8, 7, 2, 5)],
               "hidden": [(3, 2, 6, 4), (10, 5, 3, 7)]}
-    rng = np.random.default_rng(3 if suite == "public" else 103)
+    rng = np.random.default_rng(3) if rng is None else rng
     cases = []
     for n, d, h, c in shapes.get(suite, []):
         cases.append(Case({"X": rng.normal(size=(n, d)), "y": rng.integers(0, c, size=n),
@@ -161,7 +175,7 @@ register(Question(
     description="Gradients of the mean softmax cross-entropy of a 2-layer tanh MLP.",
     signature="mlp_gradients(X, y, W1, b1, W2, b2) -> {'W1': ..., 'b1': ..., 'W2': ..., 'b2': ...}",
     outputs=MLP_PARAMS,
-    cases=_mlp_cases,
+    **split_suites(_mlp_cases),
     reference=_mlp_reference,
     needs=("torch",),
 ))
@@ -169,23 +183,12 @@ register(Question(
 # -- ch01.value_sigmoid -----------------------------------------------------------------------
 
 
-def _sigmoid_cases(suite: str) -> list[Case]:
-    xs = {"public": [0.0, 1.5, -3.0, 10.0, -0.7], "hidden": [-12.0, 0.25, 4.0]}
-    return [Case({"x": x}) for x in xs.get(suite, [])]
+def _sigmoid_public() -> list[Case]:
+    return [Case({"x": x}) for x in [0.0, 1.5, -3.0, 10.0, -0.7]]
 
 
-def _run_sigmoid(sigmoid: Any, case: Case) -> dict[str, Any]:
-    from dlbook.autograd import Value
-
-    v = Value(case.args["x"])
-    out = sigmoid(v)
-    if not isinstance(out, Value):
-        raise Mismatch(f"sigmoid returned {describe_type(out)}, expected a Value built "
-                       "from Value operations")
-    if any(node._op == "sigmoid" for node in out.topological_order()):
-        raise Mismatch("sigmoid uses Value.sigmoid(); build it from +, -, *, /, ** and exp")
-    out.backward()
-    return {"value": out.data, "grad": v.grad}
+def _sigmoid_hidden(rng: np.random.Generator) -> list[Case]:
+    return [Case({"x": float(x)}) for x in rng.uniform(-12.0, 12.0, size=3).round(3)]
 
 
 def _sigmoid_reference(x: float) -> dict[str, np.float64]:
@@ -199,9 +202,11 @@ register(Question(
     description="sigmoid(v) = 1 / (1 + exp(-v)) from Value operations: its value and gradient.",
     signature="sigmoid(v) -> Value",
     outputs=("value", "grad"),
-    cases=_sigmoid_cases,
+    public=_sigmoid_public,
+    hidden=_sigmoid_hidden,
     reference=_sigmoid_reference,
-    runner=_run_sigmoid,
+    runner="ch01.value_sigmoid",
+    forbidden=(*FROM_SCRATCH, "dlbook.autograd:Value.sigmoid"),
 ))
 
 # -- ch01.train_mlp ---------------------------------------------------------------------------
@@ -216,15 +221,23 @@ def _digits() -> Any:
     return load_digits_split(seed=0)
 
 
-def _train_cases(suite: str) -> list[Case]:
-    if suite != "public":
-        return []
+def _train_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     data = _digits()
+    X_train, y_train = data.X_train, data.y_train
+    X_held, y_held = (np.concatenate([data.X_val, data.X_test]),
+                      np.concatenate([data.y_val, data.y_test]))
+    if suite == "hidden":
+        # The digits renamed by a random permutation of 0-9, the examples in another order:
+        # a model trained for real learns it as well, a model trained beforehand cannot.
+        rename, order = rng.permutation(10), rng.permutation(len(y_train))
+        probe = rng.permutation(len(y_held))
+        X_train, y_train = X_train[order], rename[y_train[order]]
+        X_held, y_held = X_held[probe], rename[y_held[probe]]
     # Judged on every image the function never sees (validation and test, 538 images): the
     # test part alone (269) is small and hard enough that good MLPs land either side of 0.95.
-    return [Case({"X_train": data.X_train, "y_train": data.y_train},
-                 meta={"X_held_out": np.concatenate([data.X_val, data.X_test]),
-                       "y_held_out": np.concatenate([data.y_val, data.y_test])})]
+    # The labels stay in the grader (meta); the kernel applies the model to the images.
+    return [Case({"X_train": X_train, "y_train": y_train},
+                 meta={"y_held_out": y_held}, probes={"X_held_out": X_held})]
 
 
 def _held_out_accuracy(out: dict[str, Any], case: Case) -> str | None:
@@ -233,7 +246,7 @@ def _held_out_accuracy(out: dict[str, Any], case: Case) -> str | None:
     model = out["model"]
     if not isinstance(model, Module):
         return f"train_mlp returned {describe_type(model)}, expected a trained dlbook.nn model"
-    X, y = case.meta["X_held_out"], case.meta["y_held_out"]
+    X, y = case.probes["X_held_out"], case.meta["y_held_out"]
     logits = np.asarray(model.eval()(X))
     if logits.shape != (len(y), 10):
         return (f"the model maps the held-out images {X.shape} to shape {logits.shape}, "
@@ -251,6 +264,7 @@ register(Question(
     description=f"Train a dlbook.nn MLP on the digits to held-out accuracy >= {MIN_ACCURACY}.",
     signature="train_mlp(X_train, y_train) -> model",
     outputs=("model",),
-    cases=_train_cases,
+    **split_suites(_train_cases),
     requirements=(_held_out_accuracy,),
+    forbidden=NO_FRAMEWORKS,
 ))

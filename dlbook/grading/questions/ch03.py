@@ -14,19 +14,19 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.grading.registry import Case, Question, register
+from dlbook.grading.registry import Case, Question, register, split_suites
 
 # -- ch03.softmax_cross_entropy ---------------------------------------------------------------
 
 
-def _ce_cases(suite: str) -> list[Case]:
+def _ce_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     # (batch, classes, logit scale, dtype): a batch of one, two classes, huge logits (exp
     # overflows unless the row maximum is subtracted) and float32.
     specs = {"public": [(5, 4, 1.0, np.float64), (1, 3, 1.0, np.float64),
                         (6, 2, 1.0, np.float64), (4, 5, 500.0, np.float64),
                         (8, 10, 3.0, np.float32)],
              "hidden": [(3, 7, 2.0, np.float64), (2, 4, 1000.0, np.float32)]}
-    rng = np.random.default_rng(31 if suite == "public" else 131)
+    rng = np.random.default_rng(31) if rng is None else rng
     return [Case({"logits": (scale * rng.normal(size=(n, c))).astype(dtype),
                   "y": rng.integers(0, c, size=n)})
             for n, c, scale, dtype in specs.get(suite, [])]
@@ -47,7 +47,7 @@ register(Question(
     description="Mean softmax cross-entropy of logits (N, C) and labels (N,), and its gradient.",
     signature="softmax_cross_entropy(logits, y) -> (loss, grad)",
     outputs=("loss", "grad"),
-    cases=_ce_cases,
+    **split_suites(_ce_cases),
     reference=_ce_reference,
     needs=("torch",),
 ))
@@ -55,13 +55,13 @@ register(Question(
 # -- ch03.sgd_momentum_step -------------------------------------------------------------------
 
 
-def _sgd_cases(suite: str) -> list[Case]:
+def _sgd_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     # (shape, first step?, lr, momentum, nesterov, dtype)
     specs = {"public": [((3,), True, 0.1, 0.9, False), ((2, 3), False, 0.05, 0.9, False),
                         ((4,), False, 0.1, 0.5, True), ((1,), True, 0.2, 0.9, True),
                         ((3, 2), False, 0.01, 0.95, False)],
              "hidden": [((5,), False, 0.3, 0.99, True), ((2, 2), True, 0.1, 0.8, False)]}
-    rng = np.random.default_rng(32 if suite == "public" else 132)
+    rng = np.random.default_rng(32) if rng is None else rng
     cases = []
     for shape, first, lr, momentum, nesterov in specs.get(suite, []):
         buf = None if first else rng.normal(size=shape)
@@ -89,7 +89,7 @@ register(Question(
     description="One step of SGD with (Nesterov) momentum, as torch.optim.SGD: param and buffer.",
     signature="sgd_momentum_step(param, grad, buf, lr, momentum, nesterov) -> (param, buf)",
     outputs=("param", "buf"),
-    cases=_sgd_cases,
+    **split_suites(_sgd_cases),
     reference=_sgd_reference,
     needs=("torch",),
 ))
@@ -97,7 +97,7 @@ register(Question(
 # -- ch03.adam_step ---------------------------------------------------------------------------
 
 
-def _adam_cases(suite: str) -> list[Case]:
+def _adam_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     # (shape, step t, lr, betas, eps, dtype); t = 1 starts from m = v = 0
     specs = {"public": [((3,), 1, 0.1, (0.9, 0.999), 1e-8, np.float64),
                         ((2, 3), 2, 0.01, (0.9, 0.999), 1e-8, np.float64),
@@ -106,7 +106,7 @@ def _adam_cases(suite: str) -> list[Case]:
                         ((5,), 3, 0.01, (0.9, 0.999), 1e-8, np.float32)],
              "hidden": [((2, 2), 1, 0.3, (0.5, 0.9), 1e-3, np.float64),
                         ((3,), 7, 0.02, (0.9, 0.999), 1e-8, np.float32)]}
-    rng = np.random.default_rng(33 if suite == "public" else 133)
+    rng = np.random.default_rng(33) if rng is None else rng
     cases = []
     for shape, t, lr, (beta1, beta2), eps, dtype in specs.get(suite, []):
         m = np.zeros(shape) if t == 1 else rng.normal(size=shape)
@@ -139,7 +139,7 @@ register(Question(
     description="Step t of Adam with bias correction, as torch.optim.Adam: param, m and v.",
     signature="adam_step(param, grad, m, v, t, lr, beta1, beta2, eps) -> (param, m, v)",
     outputs=("param", "m", "v"),
-    cases=_adam_cases,
+    **split_suites(_adam_cases),
     reference=_adam_reference,
     needs=("torch",),
 ))
@@ -147,10 +147,14 @@ register(Question(
 # -- ch03.warmup_cosine -----------------------------------------------------------------------
 
 
-def _schedule_cases(suite: str) -> list[Case]:
+def _schedule_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [(0.1, 5, 50, 0.0, 0.1), (1.0, 1, 10, 0.0, 0.5),
-                        (0.01, 10, 100, 1e-4, 0.01), (0.5, 3, 4, 0.05, 0.2)],
-             "hidden": [(0.3, 20, 200, 0.001, 0.05), (2.0, 2, 3, 0.0, 0.5)]}
+                        (0.01, 10, 100, 1e-4, 0.01), (0.5, 3, 4, 0.05, 0.2)]}
+    if suite == "hidden":  # (base_lr, warmup, total > warmup, eta_min < base_lr, start)
+        warmup = [int(w) for w in rng.integers(1, 30, size=2)]
+        specs["hidden"] = [(float(rng.uniform(0.05, 2.0)), w, w + int(rng.integers(1, 200)),
+                            float(rng.uniform(0.0, 0.01)), float(rng.uniform(0.01, 0.9)))
+                           for w in warmup]
     return [Case({"base_lr": lr, "warmup": w, "total": n, "eta_min": eta_min,
                   "start_factor": s}) for lr, w, n, eta_min, s in specs.get(suite, [])]
 
@@ -180,7 +184,7 @@ register(Question(
     description="Linear warmup then cosine decay: the learning rate of each epoch 0 .. total-1.",
     signature="warmup_cosine(base_lr, warmup, total, eta_min, start_factor) -> lrs",
     outputs=("lrs",),
-    cases=_schedule_cases,
+    **split_suites(_schedule_cases),
     reference=_schedule_reference,
     needs=("torch",),
 ))

@@ -12,16 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.grading.registry import Case, Question, register
+from dlbook.grading.registry import Case, Question, register, split_suites
 
 # -- ch04.dropout ------------------------------------------------------------------------------
 
 
-def _dropout_cases(suite: str) -> list[Case]:
+def _dropout_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [((4, 5), 0.5, np.float64), ((1, 7), 0.2, np.float64),
                         ((3, 2, 4), 0.0, np.float64), ((6, 3), 0.75, np.float32)],
              "hidden": [((2, 9), 0.1, np.float64), ((5, 1, 3), 0.6, np.float32)]}
-    rng = np.random.default_rng(41 if suite == "public" else 141)
+    rng = np.random.default_rng(41) if rng is None else rng
     cases = []
     for shape, p, dtype in specs.get(suite, []):
         cases.append(Case({"x": rng.normal(size=shape).astype(dtype),
@@ -46,7 +46,7 @@ register(Question(
     description="Inverted dropout in training mode, forward and backward, given the keep-mask.",
     signature="dropout_forward_backward(x, keep, p, grad_out) -> (out, grad_x)",
     outputs=("out", "grad_x"),
-    cases=_dropout_cases,
+    **split_suites(_dropout_cases),
     reference=_dropout_reference,
     needs=("torch",),
 ))
@@ -54,10 +54,10 @@ register(Question(
 # -- ch04.penalty ------------------------------------------------------------------------------
 
 
-def _penalty_cases(suite: str) -> list[Case]:
+def _penalty_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [((3, 4), 0.01, 0.1), ((5,), 0.0, 0.5), ((2, 3), 0.2, 0.0)],
              "hidden": [((4, 4), 0.05, 0.3), ((1,), 1.0, 1.0)]}
-    rng = np.random.default_rng(42 if suite == "public" else 142)
+    rng = np.random.default_rng(42) if rng is None else rng
     cases = []
     for shape, l1, l2 in specs.get(suite, []):
         w = rng.normal(size=shape)
@@ -81,7 +81,7 @@ register(Question(
     description="The value and gradient of l1 * sum|w| + (l2 / 2) * sum w^2.",
     signature="penalty(w, l1, l2) -> (value, grad)",
     outputs=("value", "grad"),
-    cases=_penalty_cases,
+    **split_suites(_penalty_cases),
     reference=_penalty_reference,
     needs=("torch",),
 ))
@@ -89,10 +89,10 @@ register(Question(
 # -- ch04.adamw_step ---------------------------------------------------------------------------
 
 
-def _adamw_cases(suite: str) -> list[Case]:
+def _adamw_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [((3,), 1, 1e-3, 1e-2), ((2, 3), 5, 1e-2, 0.1), ((4,), 100, 1e-3, 0.0)],
              "hidden": [((3, 2), 2, 3e-3, 0.05), ((1,), 1000, 1e-1, 1e-3)]}
-    rng = np.random.default_rng(43 if suite == "public" else 143)
+    rng = np.random.default_rng(43) if rng is None else rng
     cases = []
     for shape, step, lr, wd in specs.get(suite, []):
         first = step == 1  # no history before the first step
@@ -129,7 +129,7 @@ register(Question(
     signature=("adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, "
                "weight_decay) -> (param, exp_avg, exp_avg_sq)"),
     outputs=("param", "exp_avg", "exp_avg_sq"),
-    cases=_adamw_cases,
+    **split_suites(_adamw_cases),
     reference=_adamw_reference,
     needs=("torch",),
 ))
@@ -144,11 +144,11 @@ def _bn_arrays(rng: np.random.Generator, n: int, c: int, dtype: type) -> dict[st
             "beta": rng.normal(size=c).astype(dtype)}
 
 
-def _bn_forward_cases(suite: str) -> list[Case]:
+def _bn_forward_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [(8, 3, 0.1, np.float64), (2, 5, 0.5, np.float64), (16, 1, 0.1, np.float64),
                         (10, 4, 0.1, np.float32)],
              "hidden": [(3, 7, 0.2, np.float64), (32, 2, 0.01, np.float32)]}
-    rng = np.random.default_rng(44 if suite == "public" else 144)
+    rng = np.random.default_rng(44) if rng is None else rng
     cases = []
     for n, c, momentum, dtype in specs.get(suite, []):
         args = _bn_arrays(rng, n, c, dtype)
@@ -178,7 +178,7 @@ register(Question(
     signature=("batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum, eps) "
                "-> (out, running_mean, running_var)"),
     outputs=("out", "running_mean", "running_var"),
-    cases=_bn_forward_cases,
+    **split_suites(_bn_forward_cases),
     reference=_bn_forward_reference,
     needs=("torch",),
 ))
@@ -186,11 +186,11 @@ register(Question(
 # -- ch04.batchnorm_backward -------------------------------------------------------------------
 
 
-def _bn_backward_cases(suite: str) -> list[Case]:
+def _bn_backward_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [(8, 3, np.float64), (2, 4, np.float64), (5, 1, np.float64),
                         (12, 6, np.float32)],
              "hidden": [(3, 5, np.float64), (20, 2, np.float64)]}
-    rng = np.random.default_rng(45 if suite == "public" else 145)
+    rng = np.random.default_rng(45) if rng is None else rng
     cases = []
     for n, c, dtype in specs.get(suite, []):
         args = _bn_arrays(rng, n, c, dtype)
@@ -218,7 +218,7 @@ register(Question(
     description="Backward of training-mode batch norm of an (N, C) batch: dx, dgamma, dbeta.",
     signature="batchnorm_backward(grad_out, x, gamma, eps) -> (grad_x, grad_gamma, grad_beta)",
     outputs=("grad_x", "grad_gamma", "grad_beta"),
-    cases=_bn_backward_cases,
+    **split_suites(_bn_backward_cases),
     reference=_bn_backward_reference,
     needs=("torch",),
 ))

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlbook.grading.registry import Case, Question, register
+from dlbook.grading.registry import Case, Question, register, split_suites
 
 # -- ch05.confusion_matrix ---------------------------------------------------------------------
 
 
-def _label_cases(suite: str) -> list[Case]:
+def _label_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [(20, 3), (12, 5), (1, 2), (30, 4)],
              "hidden": [(50, 6), (7, 3), (2, 10)]}
-    rng = np.random.default_rng(5 if suite == "public" else 105)
+    rng = np.random.default_rng(5) if rng is None else rng
     cases = []
     for n, k in specs.get(suite, []):
         y_true = rng.integers(0, k, n)
@@ -41,7 +41,7 @@ register(Question(
     description="The confusion matrix: cm[i, j] counts examples of class i predicted as j.",
     signature="confusion_matrix(y_true, y_pred, num_classes) -> cm",
     outputs=("cm",),
-    cases=_label_cases,
+    **split_suites(_label_cases),
     reference=_confusion_reference,
 ))
 
@@ -62,7 +62,7 @@ register(Question(
     description="Macro-averaged F1 over classes 0 .. num_classes-1 (an undefined F1 counts 0).",
     signature="macro_f1(y_true, y_pred, num_classes) -> f1",
     outputs=("f1",),
-    cases=_label_cases,
+    **split_suites(_label_cases),
     reference=_macro_f1_reference,
     needs=("sklearn",),
 ))
@@ -70,10 +70,10 @@ register(Question(
 # -- ch05.roc_auc_rank -------------------------------------------------------------------------
 
 
-def _auc_cases(suite: str) -> list[Case]:
+def _auc_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [(10, 0.5, 0), (40, 0.2, 3), (25, 0.6, 1), (2, 0.5, 0)],
              "hidden": [(60, 0.1, 2), (15, 0.7, 0)]}
-    rng = np.random.default_rng(6 if suite == "public" else 106)
+    rng = np.random.default_rng(6) if rng is None else rng
     cases = []
     for n, pos, decimals in specs.get(suite, []):
         y = (rng.random(n) < pos).astype(np.int64)
@@ -97,7 +97,7 @@ register(Question(
     description="ROC AUC from the ranks of the scores (Mann-Whitney U), ties given mean ranks.",
     signature="roc_auc_rank(y_true, scores) -> auc",
     outputs=("auc",),
-    cases=_auc_cases,
+    **split_suites(_auc_cases),
     reference=_auc_reference,
     needs=("sklearn",),
 ))
@@ -105,9 +105,13 @@ register(Question(
 # -- ch05.kfold_split --------------------------------------------------------------------------
 
 
-def _kfold_cases(suite: str) -> list[Case]:
-    specs = {"public": [(10, 5, 0), (10, 3, 0), (10, 3, 2), (7, 7, 6), (23, 4, 1)],
-             "hidden": [(101, 10, 9), (5, 2, 1), (12, 5, 3)]}
+def _kfold_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    specs = {"public": [(10, 5, 0), (10, 3, 0), (10, 3, 2), (7, 7, 6), (23, 4, 1)]}
+    if suite == "hidden":  # (n_samples >= n_splits >= 2, fold < n_splits)
+        specs["hidden"] = []
+        for n in rng.integers(5, 120, size=3):
+            k = int(rng.integers(2, min(int(n), 12) + 1))
+            specs["hidden"].append((int(n), k, int(rng.integers(0, k))))
     return [Case({"n_samples": n, "n_splits": k, "fold": f}) for n, k, f in specs.get(suite, [])]
 
 
@@ -124,7 +128,7 @@ register(Question(
     description="Indices of fold `fold` of an unshuffled k-fold split (first folds one larger).",
     signature="kfold_split(n_samples, n_splits, fold) -> (train_idx, val_idx)",
     outputs=("train_idx", "val_idx"),
-    cases=_kfold_cases,
+    **split_suites(_kfold_cases),
     reference=_kfold_reference,
     needs=("sklearn",),
 ))

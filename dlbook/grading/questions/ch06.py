@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlbook.grading.registry import Case, Question, register
+from dlbook.grading.registry import Case, Question, register, split_suites
 
 # (N, C, H, W), C_out, kernel, stride, padding
 _CONV_SPECS = {"public": [((1, 1, 5, 5), 1, 3, 1, 0), ((2, 3, 6, 5), 4, 3, 1, 1),
@@ -17,8 +17,9 @@ _CONV_SPECS = {"public": [((1, 1, 5, 5), 1, 3, 1, 0), ((2, 3, 6, 5), 4, 3, 1, 1)
                "hidden": [((2, 2, 9, 8), 5, 3, 2, 1), ((4, 1, 5, 5), 2, 5, 1, 2)]}
 
 
-def _conv_cases(suite: str, with_grad: bool, seed: int) -> list[Case]:
-    rng = np.random.default_rng(seed if suite == "public" else seed + 100)
+def _conv_cases(suite: str, with_grad: bool, seed: int,
+                rng: np.random.Generator | None = None) -> list[Case]:
+    rng = np.random.default_rng(seed) if rng is None else rng
     cases = []
     for shape, c_out, k, stride, padding in _CONV_SPECS.get(suite, []):
         args = {"x": rng.normal(size=shape),
@@ -37,10 +38,10 @@ def _conv_cases(suite: str, with_grad: bool, seed: int) -> list[Case]:
 # -- ch06.im2col -------------------------------------------------------------------------------
 
 
-def _im2col_cases(suite: str) -> list[Case]:
+def _im2col_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     return [Case({"x": c.args["x"], "kernel_size": c.args["weight"].shape[-1],
                   "stride": c.args["stride"], "padding": c.args["padding"]})
-            for c in _conv_cases(suite, False, 61)]
+            for c in _conv_cases(suite, False, 61, rng)]
 
 
 def _im2col_reference(x: np.ndarray, kernel_size: int, stride: int,
@@ -58,7 +59,7 @@ register(Question(
     description="im2col: every receptive field as a column, rows (c, i, j), columns (n, h, w).",
     signature="im2col(x, kernel_size, stride, padding) -> cols",
     outputs=("cols",),
-    cases=_im2col_cases,
+    **split_suites(_im2col_cases),
     reference=_im2col_reference,
     needs=("torch",),
 ))
@@ -81,7 +82,7 @@ register(Question(
     description="A 2-D convolution (cross-correlation) with stride and zero padding.",
     signature="conv_forward(x, weight, bias, stride, padding) -> out",
     outputs=("out",),
-    cases=lambda suite: _conv_cases(suite, False, 62),
+    **split_suites(lambda suite, rng: _conv_cases(suite, False, 62, rng)),
     reference=_forward_reference,
     needs=("torch",),
 ))
@@ -108,7 +109,7 @@ register(Question(
     signature="conv_backward(x, weight, grad_out, stride, padding) -> "
               "(grad_x, grad_weight, grad_bias)",
     outputs=("grad_x", "grad_weight", "grad_bias"),
-    cases=lambda suite: _conv_cases(suite, True, 63),
+    **split_suites(lambda suite, rng: _conv_cases(suite, True, 63, rng)),
     reference=_backward_reference,
     needs=("torch",),
 ))
@@ -116,11 +117,11 @@ register(Question(
 # -- ch06.maxpool_backward ---------------------------------------------------------------------
 
 
-def _pool_cases(suite: str) -> list[Case]:
+def _pool_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [((1, 1, 4, 4), 2, False), ((2, 3, 6, 4), 2, True),
                         ((1, 2, 6, 6), 3, True)],
              "hidden": [((3, 1, 8, 6), 2, True), ((1, 1, 2, 2), 2, True)]}
-    rng = np.random.default_rng(64 if suite == "public" else 164)
+    rng = np.random.default_rng(64) if rng is None else rng
     cases = []
     for shape, k, ties in specs.get(suite, []):
         x = rng.integers(0, 3, shape).astype(np.float64) if ties else rng.normal(size=shape)
@@ -145,7 +146,7 @@ register(Question(
                 "maximum.",
     signature="maxpool_backward(x, grad_out, kernel_size) -> grad_x",
     outputs=("grad_x",),
-    cases=_pool_cases,
+    **split_suites(_pool_cases),
     reference=_pool_reference,
     needs=("torch",),
 ))

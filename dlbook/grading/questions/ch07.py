@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlbook.grading.registry import Case, Question, register
+from dlbook.grading.registry import Case, Question, register, split_suites
 
 # -- ch07.residual_backward ---------------------------------------------------------------------
 
 
-def _residual_cases(suite: str) -> list[Case]:
-    rng = np.random.default_rng(71 if suite == "public" else 171)
+def _residual_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    rng = np.random.default_rng(71) if rng is None else rng
     shapes = {"public": [(4, 3, 5), (1, 2, 2), (6, 5, 3)], "hidden": [(3, 7, 4), (2, 1, 6)]}
     cases = []
     for n, d, h in shapes[suite]:
@@ -44,7 +44,7 @@ register(Question(
     description="Gradients of y = relu(x + relu(x W1^T) W2^T), a residual block of two layers.",
     signature="residual_backward(x, W1, W2, grad_out) -> (grad_x, grad_W1, grad_W2)",
     outputs=("grad_x", "grad_W1", "grad_W2"),
-    cases=_residual_cases,
+    **split_suites(_residual_cases),
     reference=_residual_reference,
     needs=("torch",),
 ))
@@ -52,9 +52,12 @@ register(Question(
 # -- ch07.separable_params ----------------------------------------------------------------------
 
 
-def _separable_cases(suite: str) -> list[Case]:
-    triples = {"public": [(32, 64, 3), (1, 1, 1), (16, 8, 5)],
-               "hidden": [(3, 100, 7), (64, 64, 3)]}
+def _separable_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    triples = {"public": [(32, 64, 3), (1, 1, 1), (16, 8, 5)]}
+    if suite == "hidden":
+        triples["hidden"] = [(int(a), int(b), int(k)) for a, b, k in zip(
+            rng.integers(1, 129, size=2), rng.integers(1, 129, size=2),
+            rng.choice([1, 3, 5, 7], size=2), strict=True)]
     return [Case({"c_in": c_in, "c_out": c_out, "k": k}) for c_in, c_out, k in triples[suite]]
 
 
@@ -72,7 +75,7 @@ register(Question(
     description="Weights of a depthwise k x k then pointwise 1 x 1 convolution (no biases).",
     signature="separable_params(c_in, c_out, k) -> count",
     outputs=("count",),
-    cases=_separable_cases,
+    **split_suites(_separable_cases),
     reference=_separable_reference,
     needs=("torch",),
 ))
@@ -80,9 +83,12 @@ register(Question(
 # -- ch07.receptive_field -----------------------------------------------------------------------
 
 
-def _field_cases(suite: str) -> list[Case]:
-    stacks = {"public": [([3, 3], [1, 1]), ([7, 3, 3], [2, 1, 1]), ([3, 3, 3], [2, 2, 2])],
-              "hidden": [([5], [3]), ([11, 5, 3, 3, 3], [4, 1, 1, 1, 1]), ([1, 3], [2, 2])]}
+def _field_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    stacks = {"public": [([3, 3], [1, 1]), ([7, 3, 3], [2, 1, 1]), ([3, 3, 3], [2, 2, 2])]}
+    if suite == "hidden":
+        depths = rng.integers(1, 6, size=2)
+        stacks["hidden"] = [([int(k) for k in rng.choice([1, 3, 5, 7, 11], size=d)],
+                             [int(s) for s in rng.integers(1, 4, size=d)]) for d in depths]
     return [Case({"kernels": list(k), "strides": list(s)}) for k, s in stacks[suite]]
 
 
@@ -109,7 +115,7 @@ register(Question(
     description="The span of input positions one output of a stack of 1-D convolutions sees.",
     signature="receptive_field(kernels, strides) -> r",
     outputs=("r",),
-    cases=_field_cases,
+    **split_suites(_field_cases),
     reference=_field_reference,
     needs=("torch",),
 ))

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.grading.compare import Mismatch
-from dlbook.grading.registry import Case, Question, register
+from dlbook.grading.registry import Case, Question, register, split_suites
+from dlbook.grading.runners.ch08 import Grads, flatten
 
 # -- shared inputs -----------------------------------------------------------------------------
 
@@ -52,8 +52,8 @@ _LSTM_SPECS = {"public": [(3, 4, 5, np.float64), (1, 2, 3, np.float64), (None, 3
                "hidden": [(2, 1, 1, np.float64), (5, 3, 8, np.float32)]}
 
 
-def _lstm_forward_cases(suite: str) -> list[Case]:
-    rng = np.random.default_rng(81 if suite == "public" else 181)
+def _lstm_forward_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    rng = np.random.default_rng(81) if rng is None else rng
     return [Case(_lstm_arrays(rng, n, i, h, dt)) for n, i, h, dt in _LSTM_SPECS.get(suite, [])]
 
 
@@ -68,7 +68,7 @@ register(Question(
     description="One LSTM step in torch's gate order (i, f, g, o): the new h and c.",
     signature="lstm_cell_forward(x, h, c, w_ih, w_hh, b_ih, b_hh) -> (h_new, c_new)",
     outputs=("h_new", "c_new"),
-    cases=_lstm_forward_cases,
+    **split_suites(_lstm_forward_cases),
     reference=_lstm_forward_reference,
     needs=("torch",),
 ))
@@ -76,8 +76,8 @@ register(Question(
 # -- ch08.lstm_cell_backward -------------------------------------------------------------------
 
 
-def _lstm_backward_cases(suite: str) -> list[Case]:
-    rng = np.random.default_rng(82 if suite == "public" else 182)
+def _lstm_backward_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    rng = np.random.default_rng(82) if rng is None else rng
     cases = []
     for n, i, h, dt in _LSTM_SPECS.get(suite, []):
         args = _lstm_arrays(rng, n, i, h, dt)
@@ -105,7 +105,7 @@ register(Question(
     signature=("lstm_cell_backward(grad_h, grad_c, x, h, c, w_ih, w_hh, b_ih, b_hh) -> "
                "(grad_x, grad_h_prev, grad_c_prev, grad_w_ih, grad_w_hh, grad_b)"),
     outputs=("grad_x", "grad_h_prev", "grad_c_prev", "grad_w_ih", "grad_w_hh", "grad_b"),
-    cases=_lstm_backward_cases,
+    **split_suites(_lstm_backward_cases),
     reference=_lstm_backward_reference,
     needs=("torch",),
 ))
@@ -113,11 +113,11 @@ register(Question(
 # -- ch08.rnn_bptt -----------------------------------------------------------------------------
 
 
-def _bptt_cases(suite: str) -> list[Case]:
+def _bptt_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [(5, 2, 3, 4, np.float64), (1, 1, 2, 3, np.float64),
                         (12, 3, 2, 5, np.float64), (6, 4, 3, 3, np.float32)],
              "hidden": [(2, 5, 1, 2, np.float64), (9, 2, 4, 6, np.float32)]}
-    rng = np.random.default_rng(83 if suite == "public" else 183)
+    rng = np.random.default_rng(83) if rng is None else rng
     cases = []
     for T, N, n_in, H, dt in specs.get(suite, []):
         cases.append(Case({"grad_out": rng.normal(size=(T, N, H)).astype(dt),
@@ -155,7 +155,7 @@ register(Question(
     signature=("rnn_bptt(grad_out, x, h0, w_ih, w_hh, b) -> "
                "(grad_x, grad_h0, grad_w_ih, grad_w_hh, grad_b)"),
     outputs=("grad_x", "grad_h0", "grad_w_ih", "grad_w_hh", "grad_b"),
-    cases=_bptt_cases,
+    **split_suites(_bptt_cases),
     reference=_bptt_reference,
     needs=("torch",),
 ))
@@ -163,41 +163,16 @@ register(Question(
 # -- ch08.clip_grad_norm -----------------------------------------------------------------------
 
 
-class _Grads(list):
-    """A plain list of arrays that describes itself by shapes in check's messages."""
-
-    def __repr__(self) -> str:
-        return "[" + ", ".join(f"array {g.shape}" for g in self) + "]"
-
-
-def _clip_cases(suite: str) -> list[Case]:
+def _clip_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [([(3, 4), (4,)], 1.0, 1.0, np.float64),
                         ([(5,), (2, 2), (1,)], 100.0, 1.0, np.float64),  # norm below: unchanged
                         ([(2, 3)], 0.5, 1e4, np.float64),
                         ([(4, 4), (4,)], 2.0, 10.0, np.float32)],
              "hidden": [([(1,), (6,)], 0.1, 3.0, np.float64), ([(3, 3, 2)], 5.0, 50.0, np.float32)]}
-    rng = np.random.default_rng(84 if suite == "public" else 184)
-    return [Case({"grads": _Grads((scale * rng.normal(size=s)).astype(dt) for s in shapes),
+    rng = np.random.default_rng(84) if rng is None else rng
+    return [Case({"grads": Grads((scale * rng.normal(size=s)).astype(dt) for s in shapes),
                   "max_norm": max_norm})
             for shapes, max_norm, scale, dt in specs.get(suite, [])]
-
-
-def _flatten(grads: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate([np.ravel(g) for g in grads])
-
-
-def _run_clip(fn: Any, case: Case) -> tuple[Any, Any]:
-    grads = case.args["grads"]
-    before = [g.copy() for g in grads]
-    clipped, total = fn(grads, case.args["max_norm"])
-    if any(not np.array_equal(a, b) for a, b in zip(before, grads, strict=True)):
-        raise Mismatch("your function changed the gradients in place; return new arrays")
-    if not isinstance(clipped, (list, tuple)) or len(clipped) != len(grads):
-        raise Mismatch(f"clipped should be a list of {len(grads)} arrays, one per gradient")
-    for k, (g, c) in enumerate(zip(grads, clipped, strict=True)):
-        if np.shape(c) != g.shape:
-            raise Mismatch(f"clipped[{k}] has shape {np.shape(c)}, expected {g.shape}")
-    return _flatten([np.asarray(c) for c in clipped]), total
 
 
 def _clip_reference(grads: list[np.ndarray], max_norm: float) -> dict[str, Any]:
@@ -208,7 +183,7 @@ def _clip_reference(grads: list[np.ndarray], max_norm: float) -> dict[str, Any]:
     for p, g in zip(params, grads, strict=True):
         p.grad = torch.tensor(g)
     total = torch.nn.utils.clip_grad_norm_(params, max_norm)
-    return {"clipped": _flatten([p.grad.numpy() for p in params]),
+    return {"clipped": flatten([p.grad.numpy() for p in params]),
             "total_norm": np.asarray(total.item(), dtype=grads[0].dtype)}
 
 
@@ -218,8 +193,8 @@ register(Question(
     description="Scale a list of gradients so that their joint 2-norm is at most max_norm.",
     signature="clip_grad_norm(grads, max_norm) -> (clipped, total_norm)",
     outputs=("clipped", "total_norm"),
-    cases=_clip_cases,
+    **split_suites(_clip_cases),
     reference=_clip_reference,
-    runner=_run_clip,
+    runner="ch08.clip_grad_norm",
     needs=("torch",),
 ))

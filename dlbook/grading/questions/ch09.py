@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.grading.registry import Case, Question, register
+from dlbook.grading.registry import Case, Question, register, split_suites
 
 
 def _leaf(a: np.ndarray) -> Any:
@@ -33,8 +33,9 @@ def _kl_terms(mu: Any, logvar: Any, mu2: Any = None, logvar2: Any = None) -> Any
     return kl_divergence(Normal(mu, torch.exp(0.5 * logvar)), Normal(mu2, torch.exp(0.5 * logvar2)))
 
 
-def _latent_cases(suite: str, seed: int, specs: dict[str, list]) -> list[Case]:
-    rng = np.random.default_rng(seed if suite == "public" else seed + 100)
+def _latent_cases(suite: str, seed: int, specs: dict[str, list],
+                  rng: np.random.Generator | None = None) -> list[Case]:
+    rng = np.random.default_rng(seed) if rng is None else rng
     cases = []
     for shape, dtype in specs.get(suite, []):
         cases.append(Case({"mu": rng.normal(size=shape).astype(dtype),
@@ -48,10 +49,10 @@ _REPARAM = {"public": [((4, 2), np.float64), ((1, 5), np.float64), ((3, 2, 4), n
             "hidden": [((7, 1), np.float64), ((2, 8), np.float32)]}
 
 
-def _reparameterize_cases(suite: str) -> list[Case]:
-    rng = np.random.default_rng(91 if suite == "public" else 191)
+def _reparameterize_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    rng = np.random.default_rng(91) if rng is None else rng
     cases = []
-    for case in _latent_cases(suite, 90, _REPARAM):
+    for case in _latent_cases(suite, 90, _REPARAM, rng):
         a = case.args
         shape, dtype = a["mu"].shape, a["mu"].dtype
         cases.append(Case({**a, "eps": rng.normal(size=shape).astype(dtype),
@@ -76,7 +77,7 @@ register(Question(
     description="z = mu + exp(logvar / 2) * eps and the gradients of mu and logvar.",
     signature="reparameterize(mu, logvar, eps, grad_z) -> (z, grad_mu, grad_logvar)",
     outputs=("z", "grad_mu", "grad_logvar"),
-    cases=_reparameterize_cases,
+    **split_suites(_reparameterize_cases),
     reference=_reparameterize_reference,
     needs=("torch",),
 ))
@@ -87,8 +88,8 @@ _KL = {"public": [((5, 2), np.float64), ((1, 3), np.float64), ((8, 1), np.float6
        "hidden": [((3, 4), np.float64), ((16, 2), np.float32)]}
 
 
-def _gaussian_kl_cases(suite: str) -> list[Case]:
-    return _latent_cases(suite, 92, _KL)
+def _gaussian_kl_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    return _latent_cases(suite, 92, _KL, rng)
 
 
 def _gaussian_kl_reference(mu: np.ndarray, logvar: np.ndarray) -> dict[str, np.ndarray]:
@@ -105,7 +106,7 @@ register(Question(
     description="KL(N(mu, exp(logvar)) || N(0, I)) per example (batch mean) and its gradients.",
     signature="gaussian_kl(mu, logvar) -> (kl, grad_mu, grad_logvar)",
     outputs=("kl", "grad_mu", "grad_logvar"),
-    cases=_gaussian_kl_cases,
+    **split_suites(_gaussian_kl_cases),
     reference=_gaussian_kl_reference,
     needs=("torch",),
 ))
@@ -116,8 +117,8 @@ _ELBO = {"public": [(4, 6, 2, np.float64), (1, 5, 3, np.float64), (7, 4, 1, np.f
          "hidden": [(3, 9, 4, np.float64), (10, 64, 2, np.float32)]}
 
 
-def _negative_elbo_cases(suite: str) -> list[Case]:
-    rng = np.random.default_rng(93 if suite == "public" else 193)
+def _negative_elbo_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    rng = np.random.default_rng(93) if rng is None else rng
     cases = []
     for n, d, k, dtype in _ELBO.get(suite, []):
         cases.append(Case({"logits": (2 * rng.normal(size=(n, d))).astype(dtype),
@@ -148,7 +149,7 @@ register(Question(
     signature="negative_elbo(logits, x, mu, logvar) -> (loss, grad_logits, grad_mu, "
               "grad_logvar)",
     outputs=("loss", "grad_logits", "grad_mu", "grad_logvar"),
-    cases=_negative_elbo_cases,
+    **split_suites(_negative_elbo_cases),
     reference=_negative_elbo_reference,
     needs=("torch",),
 ))
@@ -158,8 +159,8 @@ _KL2 = {"public": [((3, 2), np.float64), ((1, 4), np.float64), ((5, 1), np.float
         "hidden": [((6, 3), np.float64), ((2, 7), np.float32)]}
 
 
-def _kl_diagonal_cases(suite: str) -> list[Case]:
-    rng = np.random.default_rng(94 if suite == "public" else 194)
+def _kl_diagonal_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    rng = np.random.default_rng(94) if rng is None else rng
     cases = []
     for shape, dtype in _KL2.get(suite, []):
         draw = {"mu1": rng.normal(size=shape), "logvar1": rng.uniform(-2, 2, size=shape),
@@ -182,7 +183,7 @@ register(Question(
     description="KL(N(mu1, diag exp(logvar1)) || N(mu2, diag exp(logvar2))), one per row.",
     signature="kl_diagonal_gaussians(mu1, logvar1, mu2, logvar2) -> kl",
     outputs=("kl",),
-    cases=_kl_diagonal_cases,
+    **split_suites(_kl_diagonal_cases),
     reference=_kl_diagonal_reference,
     needs=("torch",),
 ))

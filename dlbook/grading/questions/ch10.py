@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.grading.registry import Case, Question, register
+from dlbook.grading.registry import Case, Question, register, split_suites
 
 
 def _leaf(a: np.ndarray) -> Any:
@@ -22,9 +22,10 @@ def _leaf(a: np.ndarray) -> Any:
     return torch.tensor(a, requires_grad=True)
 
 
-def _logit_cases(suite: str, seed: int, specs: dict[str, list]) -> list[Case]:
+def _logit_cases(suite: str, seed: int, specs: dict[str, list],
+                 rng: np.random.Generator | None = None) -> list[Case]:
     """Logits spread over [-12, 12] (both losses' flat regions included)."""
-    rng = np.random.default_rng(seed if suite == "public" else seed + 100)
+    rng = np.random.default_rng(seed) if rng is None else rng
     cases = []
     for shapes, dtype in specs.get(suite, []):
         cases.append(Case({name: (4 * rng.normal(size=shape)).clip(-12, 12).astype(dtype)
@@ -41,8 +42,8 @@ _D = {"public": [({"logits_real": (6, 1), "logits_fake": (6, 1)}, np.float64),
                  ({"logits_real": (64, 1), "logits_fake": (64, 1)}, np.float32)]}
 
 
-def _discriminator_loss_cases(suite: str) -> list[Case]:
-    return _logit_cases(suite, 101, _D)
+def _discriminator_loss_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    return _logit_cases(suite, 101, _D, rng)
 
 
 def _discriminator_loss_reference(logits_real: np.ndarray,
@@ -64,7 +65,7 @@ register(Question(
                 "and its gradients with respect to both sets of logits.",
     signature="discriminator_loss(logits_real, logits_fake) -> (loss, grad_real, grad_fake)",
     outputs=("loss", "grad_real", "grad_fake"),
-    cases=_discriminator_loss_cases,
+    **split_suites(_discriminator_loss_cases),
     reference=_discriminator_loss_reference,
     needs=("torch",),
 ))
@@ -75,8 +76,8 @@ _G = {"public": [({"logits_fake": (6, 1)}, np.float64), ({"logits_fake": (1, 1)}
       "hidden": [({"logits_fake": (3, 1)}, np.float64), ({"logits_fake": (64, 1)}, np.float32)]}
 
 
-def _generator_losses_cases(suite: str) -> list[Case]:
-    return _logit_cases(suite, 102, _G)
+def _generator_losses_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    return _logit_cases(suite, 102, _G, rng)
 
 
 def _generator_losses_reference(logits_fake: np.ndarray) -> dict[str, np.ndarray]:
@@ -98,7 +99,7 @@ register(Question(
                 "generator losses from the fake logits, with their gradients.",
     signature="generator_losses(logits_fake) -> (ns_loss, ns_grad, sat_loss, sat_grad)",
     outputs=("ns_loss", "ns_grad", "sat_loss", "sat_grad"),
-    cases=_generator_losses_cases,
+    **split_suites(_generator_losses_cases),
     reference=_generator_losses_reference,
     needs=("torch",),
 ))
@@ -109,8 +110,8 @@ _GP = {"public": [(5, 2, 4, np.float64), (1, 2, 3, np.float64), (6, 3, 1, np.flo
        "hidden": [(7, 5, 6, np.float64), (32, 2, 16, np.float32)]}
 
 
-def _gradient_penalty_cases(suite: str) -> list[Case]:
-    rng = np.random.default_rng(103 if suite == "public" else 203)
+def _gradient_penalty_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    rng = np.random.default_rng(103) if rng is None else rng
     cases = []
     for n, d, h, dtype in _GP.get(suite, []):
         draw = {"W": rng.normal(size=(h, d)), "b": rng.normal(size=h), "v": rng.normal(size=h),
@@ -139,7 +140,7 @@ register(Question(
                 "f(x) = v . relu(W x + b) at x_hat = alpha real + (1 - alpha) fake.",
     signature="gradient_penalty(W, b, v, real, fake, alpha) -> penalty",
     outputs=("penalty",),
-    cases=_gradient_penalty_cases,
+    **split_suites(_gradient_penalty_cases),
     reference=_gradient_penalty_reference,
     needs=("torch",),
 ))
@@ -152,8 +153,8 @@ _ADAIN = {"public": [((2, 3, 4, 4), (2, 3, 4, 4), np.float64),
                      ((1, 8, 8, 8), (1, 8, 4, 4), np.float32)]}
 
 
-def _adain_cases(suite: str) -> list[Case]:
-    rng = np.random.default_rng(104 if suite == "public" else 204)
+def _adain_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    rng = np.random.default_rng(104) if rng is None else rng
     cases = []
     for shape_x, shape_y, dtype in _ADAIN.get(suite, []):
         cases.append(Case({"content": rng.normal(size=shape_x).astype(dtype),
@@ -178,7 +179,7 @@ register(Question(
                 "their spatial axes, then given the style's mean and standard deviation.",
     signature="adain(content, style) -> out",
     outputs=("out",),
-    cases=_adain_cases,
+    **split_suites(_adain_cases),
     reference=_adain_reference,
     needs=("torch",),
 ))

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from dlbook.grading.registry import Case, Question, register
+from dlbook.grading.registry import Case, Question, register, split_suites
 
 # -- ch11.attention ----------------------------------------------------------------------------
 
@@ -24,12 +24,12 @@ def _qkv(rng: np.random.Generator, lead: tuple[int, ...], length: int, s: int, d
             "v": rng.normal(size=(*lead, s, dv)).astype(dtype)}
 
 
-def _attention_cases(suite: str) -> list[Case]:
+def _attention_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [((), 4, 6, 8, 3, False, np.float64), ((2,), 5, 5, 4, 4, True, np.float64),
                         ((2, 3), 1, 7, 2, 5, False, np.float64),
                         ((3,), 6, 6, 16, 8, True, np.float32)],
              "hidden": [((4,), 3, 9, 6, 2, False, np.float64), ((), 7, 7, 3, 3, True, np.float64)]}
-    rng = np.random.default_rng(111 if suite == "public" else 211)
+    rng = np.random.default_rng(111) if rng is None else rng
     cases = []
     for lead, length, s, d, dv, causal, dtype in specs.get(suite, []):
         args = _qkv(rng, lead, length, s, d, dv, dtype)
@@ -57,7 +57,7 @@ register(Question(
     description="Scaled dot-product attention with an additive mask: the output and weights.",
     signature="attention(q, k, v, mask) -> (out, weights)",
     outputs=("out", "weights"),
-    cases=_attention_cases,
+    **split_suites(_attention_cases),
     reference=_attention_reference,
     needs=("torch",),
 ))
@@ -65,10 +65,10 @@ register(Question(
 # -- ch11.attention_backward -------------------------------------------------------------------
 
 
-def _backward_cases(suite: str) -> list[Case]:
+def _backward_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [((), 4, 6, 8, 3), ((2,), 5, 5, 4, 4), ((2, 3), 1, 7, 2, 5)],
              "hidden": [((4,), 3, 9, 6, 2), ((), 2, 2, 1, 1)]}
-    rng = np.random.default_rng(112 if suite == "public" else 212)
+    rng = np.random.default_rng(112) if rng is None else rng
     cases = []
     for lead, length, s, d, dv in specs.get(suite, []):
         args = _qkv(rng, lead, length, s, d, dv, np.float64)
@@ -93,7 +93,7 @@ register(Question(
     description="The gradients of scaled dot-product attention (no mask) for Q, K and V.",
     signature="attention_backward(q, k, v, grad_out) -> (grad_q, grad_k, grad_v)",
     outputs=("grad_q", "grad_k", "grad_v"),
-    cases=_backward_cases,
+    **split_suites(_backward_cases),
     reference=_backward_reference,
     needs=("torch",),
 ))
@@ -101,8 +101,8 @@ register(Question(
 # -- ch11.causal_mask --------------------------------------------------------------------------
 
 
-def _mask_cases(suite: str) -> list[Case]:
-    sizes = {"public": [1, 2, 5], "hidden": [9]}.get(suite, [])
+def _mask_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    sizes = [1, 2, 5] if suite == "public" else [int(rng.integers(3, 40))]
     return [Case({"size": n}) for n in sizes]
 
 
@@ -119,7 +119,7 @@ register(Question(
     description="The additive causal mask: 0 where position i may attend to j <= i, else -inf.",
     signature="causal_mask(size) -> mask",
     outputs=("mask",),
-    cases=_mask_cases,
+    **split_suites(_mask_cases),
     reference=_mask_reference,
     needs=("torch",),
 ))
@@ -127,8 +127,11 @@ register(Question(
 # -- ch11.positional_encoding ------------------------------------------------------------------
 
 
-def _encoding_cases(suite: str) -> list[Case]:
-    specs = {"public": [(10, 8), (1, 2), (50, 16)], "hidden": [(7, 32), (100, 4)]}
+def _encoding_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    specs = {"public": [(10, 8), (1, 2), (50, 16)]}
+    if suite == "hidden":  # an even model width d
+        specs["hidden"] = [(int(n), 2 * int(h)) for n, h in zip(
+            rng.integers(1, 120, size=2), rng.integers(1, 33, size=2), strict=True)]
     return [Case({"length": n, "d": d}) for n, d in specs.get(suite, [])]
 
 
@@ -149,7 +152,7 @@ register(Question(
     description="The sinusoidal positional encoding of Vaswani et al. (length, d), d even.",
     signature="positional_encoding(length, d) -> pe",
     outputs=("pe",),
-    cases=_encoding_cases,
+    **split_suites(_encoding_cases),
     reference=_encoding_reference,
     needs=("torch",),
 ))

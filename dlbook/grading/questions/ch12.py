@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.grading.registry import Case, Question, register
+from dlbook.grading.registry import Case, Question, register, split_suites
 
 # -- ch12.gcn_forward --------------------------------------------------------------------------
 
@@ -21,10 +21,10 @@ def _graph(n: int, rng: np.random.Generator) -> np.ndarray:
     return (upper | upper.T).astype(np.float64)
 
 
-def _gcn_cases(suite: str) -> list[Case]:
+def _gcn_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [(5, 3, 2, np.float64), (1, 4, 3, np.float64), (7, 2, 5, np.float32)],
              "hidden": [(9, 4, 4, np.float64), (3, 1, 2, np.float32)]}
-    rng = np.random.default_rng(1201 if suite == "public" else 11201)
+    rng = np.random.default_rng(1201) if rng is None else rng
     return [Case({"x": rng.normal(size=(n, f)).astype(dt), "adj": _graph(n, rng).astype(dt),
                   "weight": rng.normal(size=(o, f)).astype(dt),
                   "bias": rng.normal(size=o).astype(dt)})
@@ -47,7 +47,7 @@ register(Question(
     description="A GCN layer forward: D^-1/2 (A+I) D^-1/2 X W^T + b.",
     signature="gcn_forward(x, adj, weight, bias) -> out",
     outputs=("out",),
-    cases=_gcn_cases,
+    **split_suites(_gcn_cases),
     reference=_gcn_reference,
     needs=("torch",),
 ))
@@ -55,9 +55,9 @@ register(Question(
 # -- ch12.fedavg -------------------------------------------------------------------------------
 
 
-def _fedavg_cases(suite: str) -> list[Case]:
+def _fedavg_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [(3, (4, 2)), (1, (5,)), (4, (2, 3, 2))], "hidden": [(6, (3, 3))]}
-    rng = np.random.default_rng(1202 if suite == "public" else 11202)
+    rng = np.random.default_rng(1202) if rng is None else rng
     return [Case({"client_weights": rng.normal(size=(k, *shape)),
                   "sizes": rng.integers(1, 50, size=k)})
             for k, shape in specs.get(suite, [])]
@@ -76,7 +76,7 @@ register(Question(
     description="The FedAvg server step: client weights averaged in proportion to data size.",
     signature="fedavg(client_weights, sizes) -> avg",
     outputs=("avg",),
-    cases=_fedavg_cases,
+    **split_suites(_fedavg_cases),
     reference=_fedavg_reference,
     needs=("torch",),
 ))
@@ -84,9 +84,9 @@ register(Question(
 # -- ch12.integrated_gradients -----------------------------------------------------------------
 
 
-def _ig_cases(suite: str) -> list[Case]:
+def _ig_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
     specs = {"public": [(4, 3, 16), (1, 2, 1), (6, 5, 50)], "hidden": [(3, 7, 8)]}
-    rng = np.random.default_rng(1203 if suite == "public" else 11203)
+    rng = np.random.default_rng(1203) if rng is None else rng
     return [Case({"x": rng.normal(size=d), "baseline": rng.normal(size=d) * 0.1,
                   "w": rng.normal(size=(h, d)), "v": rng.normal(size=h), "steps": steps})
             for d, h, steps in specs.get(suite, [])]
@@ -109,7 +109,7 @@ register(Question(
     description="Integrated gradients (midpoint rule) of f(x) = v . tanh(W x).",
     signature="integrated_gradients(x, baseline, w, v, steps) -> ig",
     outputs=("ig",),
-    cases=_ig_cases,
+    **split_suites(_ig_cases),
     reference=_ig_reference,
     needs=("torch",),
 ))
