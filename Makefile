@@ -29,12 +29,13 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-## The README's test command: library tests, notebooks under nbval, exercises, the book, then
-## the built book in headless Chromium (test-browser, in book.mk).
+## The README's test command: library tests, notebooks under nbval (as committed, then under
+## other numeric settings: test-portable), exercises, the book, then the built book in
+## headless Chromium (test-browser, in book.mk).
 test: $(STAMP)
 	@start=$$(date +%s); \
-	$(MAKE) test-lib && $(MAKE) test-notebooks && $(MAKE) book-strict && \
-	$(MAKE) test-browser; status=$$?; \
+	$(MAKE) test-lib && $(MAKE) test-notebooks && $(MAKE) test-portable && \
+	$(MAKE) book-strict && $(MAKE) test-browser; status=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status
 
 # tests/browser needs the built book: it runs in test-browser, after book-strict.
@@ -49,6 +50,32 @@ test-notebooks: export MKL_NUM_THREADS = 1
 test-notebooks: $(STAMP)
 	$(PY) -m pytest --nbval --nbval-sanitize-with nbval_sanitize.cfg -n $(JOBS) --dist loadfile \
 		-q --durations=5 book solutions
+
+# Outputs that hold on any CPU (issue 20): the notebooks again, compared with their committed
+# outputs under two numeric settings other than test-notebooks' one BLAS thread on this CPU's
+# best kernels. (a) torch's portable (non-vectorised) ATen kernels, NumPy without its
+# dispatched SIMD code (AVX2 and AVX-512), oneDNN limited to SSE4.1 and MKL to SSE4.2, one
+# thread; (b) torch's AVX2 kernels, MKL limited to AVX (no FMA), two torch and BLAS threads.
+# OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE stay unset: some machines need them to avoid broken
+# OpenBLAS kernels, and a reader's machine runs other kernels anyway. OMP_WAIT_POLICY=passive
+# only stops idle OpenMP threads from spinning (a busy machine slows down many times when they
+# do); it changes no result.
+NPY_SIMD   = $(shell $(PY) -c "import numpy._core._multiarray_umath as m; print(*m.__cpu_dispatch__)")
+PORTABLE_A = OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 ATEN_CPU_CAPABILITY=default \
+	NPY_DISABLE_CPU_FEATURES="$(NPY_SIMD)" DNNL_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTRUCTIONS=SSE4_2
+PORTABLE_B = OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 ATEN_CPU_CAPABILITY=avx2 \
+	DNNL_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX OMP_WAIT_POLICY=passive
+SHOW_CPU   = $(PY) -c "import torch, numpy._core._multiarray_umath as m; print('torch kernels', \
+	torch.backends.cpu.get_cpu_capability(), '| torch threads', torch.get_num_threads(), \
+	'| NumPy SIMD', *[f for f in m.__cpu_dispatch__ if m.__cpu_features__.get(f)] or ['baseline'])"
+NBVAL      = $(PY) -m pytest --nbval --nbval-sanitize-with nbval_sanitize.cfg -q -p no:cacheprovider
+
+.PHONY: test-portable
+test-portable: $(STAMP)
+	@$(PORTABLE_A) $(SHOW_CPU)
+	$(PORTABLE_A) $(NBVAL) -n $(JOBS) --dist loadfile book solutions
+	@$(PORTABLE_B) $(SHOW_CPU)
+	$(PORTABLE_B) $(NBVAL) book solutions
 
 # uv resolves for the target platform whatever machine runs it; torch's CPU wheel comes from
 # TORCH_WHEELS (a folder holding torch-2.13.0+cpu-cp311-*.whl) and its hash is that file's.
