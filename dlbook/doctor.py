@@ -39,12 +39,15 @@ def _check_python() -> list[Finding]:
 def _check_libraries() -> list[Finding]:
     found = []
     for module, name, need, fix in [
-        ("numpy", "numpy", "problem", "pip install numpy"),
-        ("torch", "torch", "problem", "pip install torch (the CPU build is enough)"),
-        ("jupyter_core", "jupyter", "problem", "pip install -r requirements-dev.txt"),
-        ("ipykernel", "ipykernel", "problem", "pip install -r requirements-dev.txt"),
+        ("numpy", "numpy", "problem", "pip install dlbook (it requires numpy)"),
+        ("torch", "torch", "problem",
+         "pip install 'dlbook[book]' (torch's CPU build is enough), or make venv in a checkout"),
+        ("jupyter_core", "jupyter", "problem",
+         "pip install 'dlbook[grade]', or make venv in a checkout"),
+        ("ipykernel", "ipykernel", "problem",
+         "pip install 'dlbook[grade]', or make venv in a checkout"),
         ("jupyter_book", "jupyter-book", "warn",
-         "pip install -r requirements-dev.txt (needed only for `make book`)"),
+         "make venv in a checkout (needed only for `make book`)"),
     ]:
         version = _version(module)
         found.append(Finding("ok", f"{name} {version}") if version

@@ -73,10 +73,25 @@ def test_notebooks_are_not_executed_at_build_time(config):
 
 
 def test_repository_url_and_colab_button(config):
-    assert config["repository"]["url"] == "https://github.com/dlbook/dlbook"
-    assert config["repository"]["branch"] == "main"
-    assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    """The home is unset (nothing links anywhere) or a GitHub repository, whose release tag the
+    buttons open; the buttons are on exactly when it is set (jupyter-book refuses a repository
+    button without a URL). tests/test_colab_cell.py checks the notebooks agree with it."""
+    url = config["repository"]["url"]
+    assert url == "" or re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url), url
+    assert "dlbook/dlbook" not in url, "the old default names a stranger's repository"
+    version = re.search(r'__version__ = "(.+)"', (ROOT / "dlbook/__init__.py").read_text())[1]
+    assert config["repository"]["branch"] == f"v{version}"
+    assert config["html"]["use_repository_button"] is bool(url)
+    assert config["launch_buttons"]["colab_url"] == ("https://colab.research.google.com"
+                                                     if url else "")
     assert not config["launch_buttons"].get("thebe")
+
+
+def test_footer_states_the_licences(config):
+    footer = config["html"]["extra_footer"]
+    assert "CC BY-SA 4.0" in footer and "MIT" in footer and "Alpaydin" in footer
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert "Attribution-ShareAlike 4.0 International" in (ROOT / "LICENSE-text").read_text()
 
 
 def test_mathjax_and_widget_scripts_are_local(config):
@@ -141,7 +156,7 @@ def test_check_offline_flags_remote_loads_but_not_hyperlinks(tmp_path):
         '<style>@import "https://example.org/a.css";</style>'
         '<div style="background: url(http://example.org/bg.png)"></div>'
         '<img srcset="_images/a.png 1x, https://example.org/b.png 2x">'
-        '<a href="https://colab.research.google.com/github/dlbook/dlbook">Colab</a>',
+        '<a href="https://colab.research.google.com/github/example-org/dlbook">Colab</a>',
         encoding="utf-8",
     )
     (tmp_path / "theme.css").write_text("a { background: url('../img/x.png') }", encoding="utf-8")

@@ -32,12 +32,14 @@ def test_readme_table_has_every_chapter_with_runtime_and_badge() -> None:
     for path in CHAPTERS:
         row = next((r for r in table.split("\n") if f"(book/{path.name})" in r), None)
         assert row is not None, f"README's chapter table has no row for {path.name}"
-        assert f"{cr.COLAB}book/{path.name}" in row and cr.BADGE in row
+        assert cr.colab_home.readme_colab_cell(cr.colab_home.load_home(), f"book/{path.name}") \
+            in row
 
 
 def test_runtime_line_replaces_an_old_one() -> None:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-        f"# Chapter 1\n\n[Open in Colab]({cr.COLAB}book/ch01_x.ipynb)\n\nIntro.")])
+        "# Chapter 1\n\n[Open in Colab](https://colab.research.google.com/github/o/r/blob/v1/"
+        "book/ch01_x.ipynb)\n\nIntro.")])
     assert cr.set_page_runtime(nb, cr.runtime_line(13.6))
     assert not cr.set_page_runtime(nb, cr.runtime_line(13.6))
     assert cr.set_page_runtime(nb, cr.runtime_line(20.2))

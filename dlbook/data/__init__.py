@@ -1,7 +1,11 @@
 """Offline datasets: the scikit-learn digits, synthetic 2-D sets, mini-batches, and readers
 for MNIST-style IDX files and CIFAR-10 python batches that a reader has on disk.
 
-Nothing here downloads anything.
+Nothing here downloads anything. Sources and licences: the digits are the UCI "Optical
+Recognition of Handwritten Digits" set (Alpaydin & Kaynak 1998, CC BY 4.0), shipped by
+scikit-learn (:mod:`dlbook.data.digits`); ``python_docs.txt`` is the Python documentation
+(PSF-2.0, ``LICENSE-PSF.txt`` beside it; :mod:`dlbook.data.text`); the karate club is
+Zachary's (1977) published graph (:mod:`dlbook.data.graphs`).
 """
 from dlbook.data.digits import DigitsSplit, load_digits_split
 from dlbook.data.graphs import Graph, load_karate_club

@@ -1,5 +1,12 @@
 """The scikit-learn digits (1,797 images of 8 x 8 pixels, bundled: nothing is downloaded),
-with a fixed stratified train / validation / test split."""
+with a fixed stratified train / validation / test split.
+
+The images are scikit-learn's copy of the test set of the UCI "Optical Recognition of
+Handwritten Digits" data set: E. Alpaydin and C. Kaynak (1998), UCI Machine Learning
+Repository, https://archive.ics.uci.edu/ml/datasets/Optical+Recognition+of+Handwritten+Digits,
+licensed CC BY 4.0 (credit the authors when you reuse them). 32 x 32 bitmaps of digits
+written by 43 people were reduced to 8 x 8 counts of set pixels (0-16) per 4 x 4 block.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,7 +4,8 @@ vocabulary, random training windows, and a smoothed n-gram baseline.
 The corpus, ``python_docs.txt`` (about 197,000 characters), is the first 37 topics of the
 Python documentation that CPython ships in its standard library (``pydoc_data.topics``, the
 text ``help()`` shows), copyright the Python Software Foundation, licensed under the PSF
-License Agreement (PSF-2.0); the file's header says so. Nothing is downloaded.
+License Agreement (PSF-2.0); the file's header says so, and the licence's text ships
+beside it (``LICENSE-PSF.txt``, package data like the corpus). Nothing is downloaded.
 
 The baseline, :class:`NGramLM`, is an interpolated absolute-discounting n-gram model
 (Ney, Essen & Kneser 1994, "On structuring probabilistic dependences in stochastic language
