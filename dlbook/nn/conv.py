@@ -65,7 +65,7 @@ class _ConvNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, padding,
                  dilation, transposed: bool, output_padding, groups: int, bias: bool,
-                 padding_mode: str, dtype) -> None:
+                 padding_mode: str, dtype, generator: np.random.Generator | None = None) -> None:
         super().__init__()
         _check_groups(in_channels, out_channels, groups)
         _check_padding_mode(padding_mode)
@@ -84,7 +84,7 @@ class _ConvNd(Module):
         self.weight = Parameter(np.empty(shape, dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
         # torch computes fan_in from the weight's shape: (in/groups or out/groups) * kH * kW.
-        init.default_layer_init_(self.weight, self.bias)
+        init.default_layer_init_(self.weight, self.bias, generator=generator)
 
     def _bias(self) -> np.ndarray | None:
         return None if self.bias is None else self.bias.data
@@ -138,6 +138,7 @@ class Conv2d(_ConvNd):
         bias: learn an additive bias per output channel.
         padding_mode: only ``'zeros'``; torch's other modes raise ``NotImplementedError``.
         dtype: parameter dtype (float32 by default, as torch).
+        generator: ``np.random.Generator`` for the initial weights (dlbook's default if None).
 
     Shape:
         - Input: ``(N, C_in, H, W)`` or ``(C_in, H, W)``; Output: ``(N, C_out, H_out, W_out)``
@@ -157,9 +158,10 @@ class Conv2d(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Sequence[int],
                  stride: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
                  dilation: int | Sequence[int] = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", dtype=np.float32) -> None:
+                 padding_mode: str = "zeros", dtype=np.float32, *,
+                 generator: np.random.Generator | None = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         False, 0, groups, bias, padding_mode, dtype)
+                         False, 0, groups, bias, padding_mode, dtype, generator)
         # Fail at construction, as torch does, for a bad string or 'same' with a stride.
         resolve_padding(self.padding, self.kernel_size, self.stride, self.dilation)
 
@@ -210,12 +212,12 @@ class ConvTranspose2d(_ConvNd):
                  stride: int | Sequence[int] = 1, padding: int | Sequence[int] = 0,
                  output_padding: int | Sequence[int] = 0, groups: int = 1, bias: bool = True,
                  dilation: int | Sequence[int] = 1, padding_mode: str = "zeros",
-                 dtype=np.float32) -> None:
+                 dtype=np.float32, *, generator: np.random.Generator | None = None) -> None:
         if isinstance(padding, str):
             raise ValueError(f"ConvTranspose2d does not support padding={padding!r}; "
                              "give an int or a pair")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         True, output_padding, groups, bias, padding_mode, dtype)
+                         True, output_padding, groups, bias, padding_mode, dtype, generator)
         for a in range(2):
             if not 0 <= self.output_padding[a] < max(self.stride[a], self.dilation[a]):
                 raise ValueError(f"output_padding {self.output_padding} must be smaller than "

@@ -40,6 +40,7 @@ class Embedding(Module):
         sparse: accepted for torch's signature. NOTE: dlbook's gradient is always a dense
             array; its values equal torch's sparse gradient made dense.
         dtype: dtype of ``weight`` (float32 by default, as torch).
+        generator: ``np.random.Generator`` for the initial weights (dlbook's default if None).
 
     ``weight`` is drawn from :math:`\mathcal N(0, 1)` (dlbook's generator), with the
     ``padding_idx`` row zeroed, as torch does.
@@ -60,7 +61,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  max_norm: float | None = None, norm_type: float = 2.0,
                  scale_grad_by_freq: bool = False, sparse: bool = False,
-                 _weight: Any = None, _freeze: bool = False, dtype=np.float32) -> None:
+                 _weight: Any = None, _freeze: bool = False, dtype=np.float32, *,
+                 generator: np.random.Generator | None = None) -> None:
         super().__init__()
         if max_norm is not None:
             raise NotImplementedError("Embedding: max_norm is not supported in dlbook (torch "
@@ -81,7 +83,7 @@ class Embedding(Module):
         if _weight is None:
             self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype),
                                     requires_grad=not _freeze)
-            init.normal_(self.weight)
+            init.normal_(self.weight, generator=generator)
             if padding_idx is not None:
                 self.weight.data[padding_idx] = 0
         else:

@@ -47,6 +47,7 @@ class GCNConv(Module):
         bias: learn an additive bias if True.
         normalize: apply :func:`normalized_adjacency` to ``adj`` in ``forward``.
         dtype: parameter dtype (float32 by default, as torch).
+        generator: ``np.random.Generator`` for the initial weights (dlbook's default if None).
 
     Shape:
         - ``x``: ``(N, in_channels)``; ``adj``: ``(N, N)``; output: ``(N, out_channels)``.
@@ -61,14 +62,15 @@ class GCNConv(Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True,
-                 normalize: bool = True, dtype=np.float32) -> None:
+                 normalize: bool = True, dtype=np.float32, *,
+                 generator: np.random.Generator | None = None) -> None:
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.normalize = normalize
         self.weight = Parameter(np.empty((out_channels, in_channels), dtype=dtype))
         self.bias = Parameter(np.zeros(out_channels, dtype=dtype)) if bias else None
-        init.xavier_uniform_(self.weight)
+        init.xavier_uniform_(self.weight, generator=generator)
 
     def forward(self, x: np.ndarray, adj: np.ndarray) -> np.ndarray:
         x = float_array(x, "GCNConv")

@@ -53,10 +53,13 @@ class _TransformerLayer(Module):
     """What both layers share: the feed-forward block and the residual wiring."""
 
     def _init_feedforward(self, d_model: int, dim_feedforward: int, dropout: float,
-                          activation: str | Module, bias: bool, dtype: Any) -> None:
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+                          activation: str | Module, bias: bool, dtype: Any,
+                          generator: np.random.Generator | None) -> None:
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype,
+                              generator=generator)
+        self.dropout = Dropout(dropout, generator=generator)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype,
+                              generator=generator)
         self.activation = _activation(activation)
 
     def _feedforward(self, x: np.ndarray, dropout: Dropout) -> np.ndarray:
@@ -93,6 +96,8 @@ class TransformerEncoderLayer(_TransformerLayer):
         activation: ``"relu"``, ``"gelu"`` or a dlbook module.
         layer_norm_eps, batch_first, norm_first, bias: as torch.
         dtype: parameter dtype (float32 by default).
+        generator: ``np.random.Generator`` for the initial weights and the dropout masks
+            (dlbook's default if None).
 
     Shape:
         - src: ``(S, N, E)`` (``(N, S, E)`` with batch_first, or unbatched ``(S, E)``);
@@ -102,16 +107,19 @@ class TransformerEncoderLayer(_TransformerLayer):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Module = "relu",
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, *, dtype=np.float32) -> None:
+                 norm_first: bool = False, bias: bool = True, *, dtype=np.float32,
+                 generator: np.random.Generator | None = None) -> None:
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, dtype=dtype)
-        self._init_feedforward(d_model, dim_feedforward, dropout, activation, bias, dtype)
+                                            batch_first=batch_first, dtype=dtype,
+                                            generator=generator)
+        self._init_feedforward(d_model, dim_feedforward, dropout, activation, bias, dtype,
+                               generator)
         self.norm_first = norm_first
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
+        self.dropout1 = Dropout(dropout, generator=generator)
+        self.dropout2 = Dropout(dropout, generator=generator)
 
     def forward(self, src: Any, src_mask: Any = None, src_key_padding_mask: Any = None,
                 is_causal: bool = False) -> np.ndarray:
@@ -145,20 +153,24 @@ class TransformerDecoderLayer(_TransformerLayer):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Module = "relu",
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, *, dtype=np.float32) -> None:
+                 norm_first: bool = False, bias: bool = True, *, dtype=np.float32,
+                 generator: np.random.Generator | None = None) -> None:
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, dtype=dtype)
+                                            batch_first=batch_first, dtype=dtype,
+                                            generator=generator)
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first, dtype=dtype)
-        self._init_feedforward(d_model, dim_feedforward, dropout, activation, bias, dtype)
+                                                 batch_first=batch_first, dtype=dtype,
+                                                 generator=generator)
+        self._init_feedforward(d_model, dim_feedforward, dropout, activation, bias, dtype,
+                               generator)
         self.norm_first = norm_first
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
+        self.dropout1 = Dropout(dropout, generator=generator)
+        self.dropout2 = Dropout(dropout, generator=generator)
+        self.dropout3 = Dropout(dropout, generator=generator)
 
     def forward(self, tgt: Any, memory: Any, tgt_mask: Any = None, memory_mask: Any = None,
                 tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+import dlbook.random
 from dlbook import nn
 
 
@@ -289,3 +290,21 @@ def test_backward_return_convention():
     emb = nn.Embedding(4, 2).double()
     emb(np.array([0, 3]))
     assert emb.backward(np.ones((2, 2))) is None
+
+
+@pytest.mark.parametrize("make", [
+    lambda g: nn.Linear(4, 3, generator=g), lambda g: nn.Conv2d(2, 3, 3, generator=g),
+    lambda g: nn.ConvTranspose2d(2, 3, 3, generator=g), lambda g: nn.Embedding(5, 3, generator=g),
+    lambda g: nn.GCNConv(4, 3, generator=g), lambda g: nn.MultiheadAttention(4, 2, generator=g),
+    lambda g: nn.TransformerEncoderLayer(4, 2, 8, generator=g),
+    lambda g: nn.TransformerDecoderLayer(4, 2, 8, generator=g),
+    lambda g: nn.LSTM(3, 4, generator=g), lambda g: nn.GRUCell(3, 4, generator=g)])
+def test_generator_decides_every_initial_weight(make):
+    """The same generator seed gives the same weights whatever the global generator does."""
+    dlbook.random.manual_seed(1)
+    a = make(np.random.default_rng(5)).state_dict()
+    dlbook.random.manual_seed(2)  # dlbook's default generator elsewhere: no effect
+    b = make(np.random.default_rng(5)).state_dict()
+    c = make(np.random.default_rng(6)).state_dict()
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert any(not np.array_equal(a[k], c[k]) for k in a)
