@@ -21,6 +21,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from test_grader import POINTS
 
 from dlbook.cli import main
 
@@ -106,15 +107,15 @@ def _run_autograder(bundle: Path, root: Path, notebook: Path) -> dict:
 def test_solution_scores_full_marks(bundle: Path, tmp_path: Path) -> None:
     doc = _run_autograder(bundle, tmp_path / "autograder",
                           ROOT / "solutions" / "ch01_perceptron_mlp.ipynb")
-    assert doc["score"] == doc["max_score"] == 14
-    assert [t["status"] for t in doc["tests"]] == ["passed"] * 5
+    assert doc["score"] == doc["max_score"] == sum(POINTS.values())
+    assert [t["status"] for t in doc["tests"]] == ["passed"] * len(POINTS)
     assert isinstance(doc["extra_data"]["seed"], int)
 
 
 def test_stubs_score_zero_with_reasons(bundle: Path, tmp_path: Path) -> None:
     doc = _run_autograder(bundle, tmp_path / "autograder",
                           ROOT / "exercises" / "ch01_perceptron_mlp.ipynb")
-    assert doc["score"] == 0 and doc["max_score"] == 14
+    assert doc["score"] == 0 and doc["max_score"] == sum(POINTS.values())
     assert {t["output"] for t in doc["tests"]} == {"not implemented yet"}
     assert all(t["visibility"] == "visible" for t in doc["tests"])
 
