@@ -268,3 +268,178 @@ register(Question(
     requirements=(_held_out_accuracy,),
     forbidden=NO_FRAMEWORKS,
 ))
+
+# -- ch01.relu_mse_backward (transfer: K layers, ReLU, squared error) ------------------------
+
+
+def _deep_case(rng: np.random.Generator, n: int, sizes: list[int]) -> Case:
+    weights = [rng.normal(size=(b, a)) / np.sqrt(a)
+               for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    biases = [0.1 * rng.normal(size=b) for b in sizes[1:]]
+    return Case({"x": rng.normal(size=(n, sizes[0])), "target": rng.normal(size=(n, sizes[-1])),
+                 "weights": weights, "biases": biases})
+
+
+def _deep_public() -> list[Case]:
+    rng = np.random.default_rng(1106)
+    return [_deep_case(rng, 4, [3, 5, 2]), _deep_case(rng, 1, [2, 3]),
+            _deep_case(rng, 6, [4, 6, 5, 4, 3]), _deep_case(rng, 5, [3, 3, 3])]
+
+
+def _deep_hidden(rng: np.random.Generator) -> list[Case]:
+    depth = int(rng.integers(2, 6))
+    sizes = [int(s) for s in rng.integers(2, 7, size=depth + 1)]
+    return [_deep_case(rng, int(rng.integers(1, 8)), sizes),
+            _deep_case(rng, int(rng.integers(2, 6)), [int(rng.integers(2, 5)), 1])]
+
+
+def _deep_reference(x: np.ndarray, target: np.ndarray, weights: list[np.ndarray],
+                    biases: list[np.ndarray]) -> dict[str, Any]:
+    import torch
+
+    xt = torch.tensor(x, requires_grad=True)
+    ws = [torch.tensor(w, requires_grad=True) for w in weights]
+    h = xt
+    for k, (w, b) in enumerate(zip(ws, biases, strict=True)):
+        h = h @ w.T + torch.tensor(b)
+        if k < len(ws) - 1:
+            h = torch.relu(h)
+    loss = torch.nn.functional.mse_loss(h, torch.tensor(target))
+    loss.backward()
+    # Backward order: the loss, then the last layer's weight, the first layer's, the input.
+    return {"loss": np.float64(loss.item()), "grad_w_last": ws[-1].grad.numpy(),
+            "grad_w_first": ws[0].grad.numpy(), "grad_x": xt.grad.numpy()}
+
+
+register(Question(
+    id="ch01.relu_mse_backward",
+    points=3,
+    description="A K-layer ReLU MLP with mean squared error: the loss and, by a backward loop, "
+                "the gradients of the last and first weights and of the input.",
+    signature="relu_mse_backward(x, target, weights, biases) -> (loss, grad_w_last, "
+              "grad_w_first, grad_x)",
+    outputs=("loss", "grad_w_last", "grad_w_first", "grad_x"),
+    public=_deep_public,
+    hidden=_deep_hidden,
+    reference=_deep_reference,
+    needs=("torch",),
+))
+
+# -- ch01.largest_stable_rate (predict, then measure) -----------------------------------------
+
+
+def _rate_public() -> list[Case]:
+    rng = np.random.default_rng(1107)
+    return [Case({"A": rng.normal(size=(20, 3))}), Case({"A": rng.uniform(-1, 1, size=(7, 1))}),
+            Case({"A": np.tanh(3 * rng.normal(size=(50, 10)))})]
+
+
+def _rate_hidden(rng: np.random.Generator) -> list[Case]:
+    n, d = int(rng.integers(3, 40)), int(rng.integers(1, 8))
+    return [Case({"A": rng.normal(size=(n, d)) * rng.uniform(0.2, 3.0)}),
+            Case({"A": np.tanh(rng.normal(size=(int(rng.integers(5, 60)), 4)))})]
+
+
+def _rate_reference(A: np.ndarray) -> dict[str, np.float64]:
+    # Independent of the chapter's eigenvalue route: lambda_max of (2/N) A1^T A1 is
+    # (2/N) times the square of A1's largest singular value.
+    A1 = np.hstack([A, np.ones((len(A), 1))])
+    lam = 2 / len(A1) * np.linalg.norm(A1, 2) ** 2
+    return {"lr_max": np.float64(2 / lam)}
+
+
+def _bias_left_out(out: dict[str, Any], case: Case) -> str | None:
+    A = case.args["A"]
+    without_bias = 2 / (2 / len(A) * np.linalg.norm(A, 2) ** 2)
+    try:
+        got = float(out["lr_max"])
+    except (TypeError, ValueError):
+        return None
+    if math.isclose(got, without_bias, rel_tol=1e-8):
+        return ("lr_max is 2 / lambda_max of the weights alone: the bias is a parameter too, "
+                "append a column of ones to A before forming the Hessian")
+    return None
+
+
+register(Question(
+    id="ch01.largest_stable_rate",
+    points=2,
+    description="2 / lambda_max for gradient descent on the mean squared error of a linear "
+                "read-out (with bias) of the activations A.",
+    signature="largest_stable_rate(A) -> lr_max",
+    outputs=("lr_max",),
+    public=_rate_public,
+    hidden=_rate_hidden,
+    reference=_rate_reference,
+    requirements=(_bias_left_out,),
+))
+
+# -- ch01.find_the_bug (a planted gradient bug a gradient check exposes) ---------------------
+
+
+def _sigmoid_mse_grads(X, T, W1, b1, W2, b2, planted_bug=False):
+    """The gradients of mean((sigmoid(X W1^T + b1) W2^T + b2 - T)^2), optionally with the bug
+    planted in the exercise: sigma'(z) evaluated as z (1 - z) instead of s (1 - s)."""
+    Z1 = X @ W1.T + b1
+    S = 1 / (1 + np.exp(-Z1))
+    Z2 = S @ W2.T + b2
+    dZ2 = 2 * (Z2 - T) / Z2.size
+    dS = dZ2 @ W2
+    dZ1 = dS * (Z1 * (1 - Z1) if planted_bug else S * (1 - S))
+    return {"W2": dZ2.T @ S, "b2": dZ2.sum(axis=0), "W1": dZ1.T @ X, "b1": dZ1.sum(axis=0)}
+
+
+def _bug_case(rng: np.random.Generator, n: int, d: int, h: int, c: int) -> Case:
+    return Case({"X": rng.normal(size=(n, d)), "T": rng.normal(size=(n, c)),
+                 "W1": rng.normal(size=(h, d)), "b1": rng.normal(size=h),
+                 "W2": rng.normal(size=(c, h)), "b2": rng.normal(size=c)})
+
+
+def _bug_public() -> list[Case]:
+    rng = np.random.default_rng(1108)
+    return [_bug_case(rng, 5, 4, 3, 2), _bug_case(rng, 1, 2, 6, 1), _bug_case(rng, 8, 3, 5, 4)]
+
+
+def _bug_hidden(rng: np.random.Generator) -> list[Case]:
+    n, d, h, c = (int(k) for k in rng.integers(1, 8, size=4))
+    return [_bug_case(rng, n, d, h, c)]
+
+
+def _bug_reference(X, T, W1, b1, W2, b2) -> dict[str, np.ndarray]:
+    import torch
+
+    params = {k: torch.tensor(v, requires_grad=True)
+              for k, v in {"W2": W2, "b2": b2, "W1": W1, "b1": b1}.items()}
+    S = torch.sigmoid(torch.tensor(X) @ params["W1"].T + params["b1"])
+    out = S @ params["W2"].T + params["b2"]
+    torch.nn.functional.mse_loss(out, torch.tensor(T)).backward()
+    return {k: p.grad.numpy() for k, p in params.items()}
+
+
+def _bug_still_there(out: dict[str, Any], case: Case) -> str | None:
+    planted = _sigmoid_mse_grads(**case.args, planted_bug=True)
+    try:
+        same = all(np.allclose(np.asarray(out[k], dtype=float), planted[k], rtol=1e-8,
+                               atol=1e-12) for k in ("W1", "b1"))
+    except (TypeError, ValueError):
+        return None
+    if same:
+        return ("W1 and b1 still carry the planted bug: sigma'(z) must be computed from the "
+                "sigmoid's output s, as s (1 - s), not from z; a gradient check flags exactly "
+                "these two")
+    return None
+
+
+register(Question(
+    id="ch01.find_the_bug",
+    points=2,
+    description="Locate the planted bug in a sigmoid-MLP backward with a gradient check, and "
+                "return the corrected gradients.",
+    signature="sigmoid_mse_gradients(X, T, W1, b1, W2, b2) -> {'W2', 'b2', 'W1', 'b1'}",
+    outputs=("W2", "b2", "W1", "b1"),
+    public=_bug_public,
+    hidden=_bug_hidden,
+    reference=_bug_reference,
+    requirements=(_bug_still_there,),
+    needs=("torch",),
+))

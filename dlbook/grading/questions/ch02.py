@@ -9,6 +9,8 @@ torch autograd, in the input's dtype.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from dlbook.grading.registry import NO_FRAMEWORKS, Case, Question, register, split_suites
@@ -175,5 +177,111 @@ register(Question(
     reference=_grad_norms_reference,
     runner="ch02.layer_grad_norms",
     forbidden=NO_FRAMEWORKS,
+    needs=("torch",),
+))
+
+# -- ch02.stable_softplus (transfer of the stable sigmoid) ------------------------------------
+
+
+def _softplus_public() -> list[Case]:
+    rng = np.random.default_rng(2105)
+    return [Case({"x": np.array([-1000.0, -40.0, -1.0, 0.0, 1.0, 40.0, 1000.0])}),
+            Case({"x": rng.normal(scale=5.0, size=(3, 4))}),
+            Case({"x": np.array([-120.0, -3.0, 0.25, 95.0, 500.0], dtype=np.float32)})]
+
+
+def _softplus_hidden(rng: np.random.Generator) -> list[Case]:
+    big = float(rng.uniform(750.0, 1000.0))
+    return [Case({"x": np.concatenate([[-big, big], rng.normal(scale=8.0, size=6)])}),
+            Case({"x": rng.normal(scale=60.0, size=(2, 3)).astype(np.float32)})]
+
+
+def _softplus_reference(x: np.ndarray) -> dict[str, np.ndarray]:
+    import torch
+
+    xt = torch.tensor(x, requires_grad=True)
+    # softplus with no linear cut-off: log(1 + e^x) = max(x, 0) + log1p(e^-|x|)
+    y = torch.clamp(xt, min=0) + torch.log1p(torch.exp(-torch.abs(xt)))
+    y.backward(torch.ones_like(y))
+    return {"y": y.detach().numpy(), "dydx": torch.sigmoid(torch.tensor(x)).numpy()}
+
+
+def _softplus_overflow(out: dict[str, Any], case: Case) -> str | None:
+    x = np.asarray(case.args["x"])
+    try:
+        y = np.asarray(out["y"], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if y.shape == x.shape and not np.isfinite(y).all() and np.abs(x).max() > 80:
+        return (f"y is inf or NaN for x as large as {np.abs(x).max():.0f}: log(1 + exp(x)) "
+                "overflows; rewrite it so exp never sees a positive number, as the stable "
+                "sigmoid does")
+    return None
+
+
+register(Question(
+    id="ch02.stable_softplus",
+    points=2,
+    description="softplus(x) = log(1 + e^x) and its derivative, finite for every finite x.",
+    signature="stable_softplus(x) -> (y, dydx)",
+    outputs=("y", "dydx"),
+    public=_softplus_public,
+    hidden=_softplus_hidden,
+    reference=_softplus_reference,
+    requirements=(_softplus_overflow,),
+    needs=("torch",),
+))
+
+# -- ch02.prelu_find_the_bug (a planted gradient bug a gradient check exposes) ----------------
+
+
+def _prelu_case(rng: np.random.Generator, shape: tuple[int, ...]) -> Case:
+    return Case({"x": rng.normal(size=shape), "a": float(rng.uniform(0.05, 0.5)),
+                 "grad_out": rng.normal(size=shape)})
+
+
+def _prelu_public() -> list[Case]:
+    rng = np.random.default_rng(2106)
+    return [_prelu_case(rng, (4, 3)), _prelu_case(rng, (1,)), _prelu_case(rng, (2, 3, 5))]
+
+
+def _prelu_hidden(rng: np.random.Generator) -> list[Case]:
+    return [_prelu_case(rng, tuple(int(k) for k in rng.integers(1, 6, size=2)))]
+
+
+def _prelu_reference(x: np.ndarray, a: float, grad_out: np.ndarray) -> dict[str, Any]:
+    import torch
+
+    xt = torch.tensor(x, requires_grad=True)
+    at = torch.tensor([a], dtype=xt.dtype, requires_grad=True)
+    torch.nn.functional.prelu(xt, at).backward(torch.tensor(grad_out))
+    return {"grad_x": xt.grad.numpy(), "grad_a": np.float64(at.grad.item())}
+
+
+def _prelu_bug_still_there(out: dict[str, Any], case: Case) -> str | None:
+    x, g = case.args["x"], case.args["grad_out"]
+    planted = float(np.sum(g * x * (x > 0)))
+    try:
+        got = float(out["grad_a"])
+    except (TypeError, ValueError):
+        return None
+    if np.isclose(got, planted, rtol=1e-9, atol=1e-12) and not np.isclose(
+            planted, float(np.sum(g * x * (x <= 0)))):
+        return ("grad_a still carries the planted bug: the slope a acts where x <= 0, so its "
+                "gradient sums grad_out * x over those entries, not over x > 0")
+    return None
+
+
+register(Question(
+    id="ch02.prelu_find_the_bug",
+    points=2,
+    description="PReLU's backward with one shared slope a, after locating a planted bug with a "
+                "gradient check.",
+    signature="prelu_backward(x, a, grad_out) -> (grad_x, grad_a)",
+    outputs=("grad_x", "grad_a"),
+    public=_prelu_public,
+    hidden=_prelu_hidden,
+    reference=_prelu_reference,
+    requirements=(_prelu_bug_still_there,),
     needs=("torch",),
 ))
