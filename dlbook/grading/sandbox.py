@@ -72,16 +72,21 @@ class Sandbox:
             hint = ("apt-get install bubblewrap (or dnf install bubblewrap)"
                     if self.backend == "bwrap" else f"install {self.backend}")
             raise SandboxUnavailable(f"{self.backend} is not installed: {hint}")
-        if self.backend == "bwrap":
-            probe = subprocess.run([exe, "--unshare-all", "--unshare-user", "--uid",
-                                    str(SANDBOX_UID), "--ro-bind", "/", "/", "--proc", "/proc",
-                                    "--dev", "/dev", "true"],
-                                   capture_output=True, text=True, timeout=30)
-            if probe.returncode != 0:
-                raise SandboxUnavailable(
-                    "bwrap cannot create namespaces here (" + probe.stderr.strip()[:200] +
-                    "): enable unprivileged user namespaces (sysctl "
-                    "kernel.unprivileged_userns_clone=1) or use --sandbox docker|podman")
+        if self.backend != "bwrap":
+            info = subprocess.run([exe, "info"], capture_output=True, text=True, timeout=60)
+            if info.returncode != 0:
+                raise SandboxUnavailable(f"{self.backend} cannot run containers here ("
+                                         + info.stderr.strip()[-200:] + ")")
+            return
+        probe = subprocess.run([exe, "--unshare-all", "--unshare-user", "--uid",
+                                str(SANDBOX_UID), "--ro-bind", "/", "/", "--proc", "/proc",
+                                "--dev", "/dev", "true"],
+                               capture_output=True, text=True, timeout=30)
+        if probe.returncode != 0:
+            raise SandboxUnavailable(
+                "bwrap cannot create namespaces here (" + probe.stderr.strip()[:200] +
+                "): enable unprivileged user namespaces (sysctl "
+                "kernel.unprivileged_userns_clone=1) or use --sandbox docker|podman")
 
 
 def _system_dirs() -> list[str]:

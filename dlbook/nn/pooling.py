@@ -376,12 +376,21 @@ def _sandwich(a: np.ndarray, x: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(t.reshape(N, C, Wo, Ho).transpose(0, 1, 3, 2))
 
 
+def _padded_windows(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index rows ``start[i] + 0, 1, ...`` padded to the longest window (repeating its last
+    index), and a mask of the real entries: both ``(n_windows, longest)``."""
+    longest = int((stop - start).max())
+    idx = start[:, None] + np.arange(longest)[None, :]
+    ok = idx < stop[:, None]
+    return np.minimum(idx, stop[:, None] - 1), ok
+
+
 class AdaptiveMaxPool2d(_Pool2d):
     r"""Max pooling to a fixed output size, as ``torch.nn.AdaptiveMaxPool2d``.
 
-    Windows as ``AdaptiveAvgPool2d``; one vectorised max per output position (a loop over the
-    ``H_out * W_out`` positions, never over pixels or the batch). Backward routes each gradient
-    to the first maximum of its window, as torch.
+    Windows as ``AdaptiveAvgPool2d``, gathered all at once (padded with -inf to the largest
+    window) for one vectorised argmax. Backward routes each gradient to the first maximum of
+    its window, as torch.
 
     Args:
         output_size: int or ``(H_out, W_out)``; ``None`` keeps that input size.
@@ -407,17 +416,18 @@ class AdaptiveMaxPool2d(_Pool2d):
     def _pool(self, x: np.ndarray) -> tuple[np.ndarray, dict]:
         N, C, H, W = x.shape
         Ho, Wo = _adaptive_size(self.output_size, (H, W))
-        (h0, h1), (w0, w1) = adaptive_windows(H, Ho), adaptive_windows(W, Wo)
-        out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
-        indices = np.empty((N, C, Ho, Wo), dtype=np.int64)
-        for i in range(Ho):
-            for j in range(Wo):
-                window = x[:, :, h0[i]:h1[i], w0[j]:w1[j]].reshape(N, C, -1)
-                k = window.argmax(axis=2)          # first maximum in row-major order
-                out[:, :, i, j] = np.take_along_axis(window, k[..., None], axis=2)[..., 0]
-                width = w1[j] - w0[j]
-                indices[:, :, i, j] = (h0[i] + k // width) * W + w0[j] + k % width
-        return out, dict(indices=indices, in_shape=x.shape)
+        rows, row_ok = _padded_windows(*adaptive_windows(H, Ho))  # (Ho, kh)
+        cols, col_ok = _padded_windows(*adaptive_windows(W, Wo))  # (Wo, kw)
+        kh, kw = rows.shape[1], cols.shape[1]
+        # Every window at once, padded to the largest (kh, kw) with -inf: (N, C, Ho, Wo, kh kw)
+        windows = x[:, :, rows[:, None, :, None], cols[None, :, None, :]]
+        ok = row_ok[:, None, :, None] & col_ok[None, :, None, :]
+        windows = np.where(ok, windows, -np.inf).reshape(N, C, Ho, Wo, kh * kw)
+        k = windows.argmax(axis=-1)  # the first maximum in row-major order, as torch
+        out = np.take_along_axis(windows, k[..., None], axis=-1)[..., 0].astype(x.dtype)
+        r, c = np.divmod(k, kw)
+        indices = (rows[:, 0][:, None] + r) * W + cols[:, 0][None, :] + c
+        return out, dict(indices=indices.astype(np.int64), in_shape=x.shape)
 
     def _unpool(self, grad_out: np.ndarray, s) -> np.ndarray:
         N, C, H, W = s.in_shape

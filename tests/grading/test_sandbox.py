@@ -208,3 +208,29 @@ def test_container_backends_isolate_the_same_way() -> None:
         assert flag in argv
     with pytest.raises(ValueError, match="must be one of"):
         Sandbox("chroot")
+
+
+def test_no_sandbox_only_when_asked_and_loudly(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    from dlbook.cli import main
+    from dlbook.grading.sandbox import NONE_WARNING
+
+    (tmp_path / "empty.ipynb").write_bytes(b"")
+    out = tmp_path / "grades.csv"
+    assert main(["grade", "--assignment", "ch01", str(tmp_path / "empty.ipynb"),
+                 "--out", str(out), "--sandbox", "none"]) == 0
+    assert NONE_WARNING in capsys.readouterr().err
+    assert json.loads(out.with_suffix(".json").read_text())["metadata"]["sandbox"] == "none"
+
+
+def _docker_runs() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=60).returncode == 0
+
+
+@pytest.mark.skipif(_docker_runs(), reason="docker runs containers here")
+def test_a_missing_backend_is_an_error_not_a_fallback() -> None:
+    with pytest.raises(SandboxUnavailable,
+                       match="docker (is not installed|cannot run containers here)"):
+        Sandbox("docker").check()

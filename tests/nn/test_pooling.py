@@ -184,3 +184,35 @@ def test_clear_errors():
     pool(np.zeros((1, 1, 4, 4)))
     with pytest.raises(ValueError, match="grad_out"):
         pool.backward(np.zeros((1, 1, 3, 2)))
+
+
+def _adaptive_max_plain(x, out_size):
+    """The plain loop over output positions (the reference for the vectorised gather)."""
+    from dlbook.nn.pooling import adaptive_windows
+    N, C, H, W = x.shape
+    (h0, h1), (w0, w1) = adaptive_windows(H, out_size[0]), adaptive_windows(W, out_size[1])
+    out = np.empty((N, C) + tuple(out_size), dtype=x.dtype)
+    idx = np.empty((N, C) + tuple(out_size), dtype=np.int64)
+    for i in range(out_size[0]):
+        for j in range(out_size[1]):
+            window = x[:, :, h0[i]:h1[i], w0[j]:w1[j]].reshape(N, C, -1)
+            k = window.argmax(axis=2)
+            out[:, :, i, j] = np.take_along_axis(window, k[..., None], axis=2)[..., 0]
+            width = w1[j] - w0[j]
+            idx[:, :, i, j] = (h0[i] + k // width) * W + w0[j] + k % width
+    return out, idx
+
+
+@pytest.mark.parametrize(("shape", "out_size"), [((2, 3, 7, 5), (3, 4)), ((1, 2, 5, 9), (5, 2)),
+                                                 ((2, 1, 4, 4), (7, 3)), ((1, 1, 6, 6), (1, 1))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adaptive_max_pool_gather_equals_the_plain_loop(shape, out_size, dtype):
+    rng = np.random.default_rng(0)
+    x = rng.integers(-2, 3, shape).astype(dtype)  # many ties: the first maximum must win
+    x.flat[::7] = -np.inf
+    x.flat[5] = np.nan
+    out, idx = nn.AdaptiveMaxPool2d(out_size, return_indices=True)(x)
+    want, want_idx = _adaptive_max_plain(x, out_size)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(idx, want_idx)
