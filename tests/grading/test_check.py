@@ -124,8 +124,8 @@ def test_hidden_suite_and_summary(capsys):
     assert "ch01.linear_backward" in lines[2] and "3 / 3" in lines[2]
     assert "passed (public + hidden)" in lines[2]
     assert "not checked" in lines[1]
-    assert lines[-1].split() == ["total", "3", "/", "14"]
-    assert (table.points, table.max_points) == (3, 14)
+    assert lines[-1].split() == ["total", "3", "/", "21"]
+    assert (table.points, table.max_points) == (3, 21)
 
 
 def test_failed_hidden_suite_loses_the_points(capsys):
@@ -188,7 +188,8 @@ def test_compare_array_messages():
 def test_ch01_points_and_ids():
     assert [(q.id, q.points) for q in chapter_questions("ch01")] == [
         ("ch01.perceptron", 2), ("ch01.linear_backward", 3), ("ch01.mlp_gradients", 4),
-        ("ch01.value_sigmoid", 2), ("ch01.train_mlp", 3)]
+        ("ch01.value_sigmoid", 2), ("ch01.train_mlp", 3), ("ch01.relu_mse_backward", 3),
+        ("ch01.largest_stable_rate", 2), ("ch01.find_the_bug", 2)]
 
 
 @pytest.mark.parametrize("qid", ["ch01.linear_backward", "ch01.mlp_gradients"])
