@@ -57,9 +57,9 @@ test-notebooks: $(STAMP)
 # dispatched SIMD code (AVX2 and AVX-512), oneDNN limited to SSE4.1 and MKL to SSE4.2, one
 # thread; (b) torch's AVX2 kernels, MKL limited to AVX (no FMA), two torch and BLAS threads.
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE stay unset: some machines need them to avoid broken
-# OpenBLAS kernels, and a reader's machine runs other kernels anyway. OMP_WAIT_POLICY=passive
-# only stops idle OpenMP threads from spinning (a busy machine slows down many times when they
-# do); it changes no result.
+# OpenBLAS kernels, and a reader's machine runs other kernels anyway. (b) runs two notebooks at
+# a time too (most of their work is single-threaded); OMP_WAIT_POLICY=passive stops idle OpenMP
+# threads from spinning, which slows a busy machine down many times; it changes no result.
 NPY_SIMD   = $(shell $(PY) -c "import numpy._core._multiarray_umath as m; print(*m.__cpu_dispatch__)")
 PORTABLE_A = OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 ATEN_CPU_CAPABILITY=default \
 	NPY_DISABLE_CPU_FEATURES="$(NPY_SIMD)" DNNL_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTRUCTIONS=SSE4_2
@@ -75,7 +75,7 @@ test-portable: $(STAMP)
 	@$(PORTABLE_A) $(SHOW_CPU)
 	$(PORTABLE_A) $(NBVAL) -n $(JOBS) --dist loadfile book solutions
 	@$(PORTABLE_B) $(SHOW_CPU)
-	$(PORTABLE_B) $(NBVAL) book solutions
+	$(PORTABLE_B) $(NBVAL) -n $(JOBS) --dist loadfile book solutions
 
 # uv resolves for the target platform whatever machine runs it; torch's CPU wheel comes from
 # TORCH_WHEELS (a folder holding torch-2.13.0+cpu-cp311-*.whl) and its hash is that file's.
