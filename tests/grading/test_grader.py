@@ -1,6 +1,6 @@
 """``dlbook grade`` on a corpus of honest, broken and hostile chapter-1 submissions.
 
-Each submission is made from solutions/ch01 (all five answers right, 14 points) or
+Each submission is made from solutions/ch01 (all eight answers right, 21 points) or
 exercises/ch01 (stubs, 0 points) by one change, and asserts the points it must get per
 question and the status it must report. The whole corpus is graded once, as an instructor
 would: one ``grade_all`` over the folder, two kernels at a time.
@@ -231,7 +231,7 @@ def test_gradebook_files(graded: dict[str, gradebook.Row], tmp_path: Path) -> No
     doc = json.loads((tmp_path / "grades.json").read_text())
     assert {s["submission"] for s in doc["submissions"]} == set(CORPUS)
     honest = next(s for s in doc["submissions"] if s["submission"] == "honest_solution")
-    assert honest["score"] == honest["max_score"] == 14
+    assert honest["score"] == honest["max_score"] == 21
     written = write_gradescope(rows[:1], tmp_path / "results.json")
     scope = json.loads(written[0].read_text())
     assert scope["score"] == rows[0].score
@@ -291,7 +291,7 @@ def test_grade_command_writes_gradebook_and_resumes(tmp_path: Path,
     assert lines[1].endswith(",empty file")
     assert sorted(p.name for p in scope.iterdir()) == ["empty_file.json", "invalid_json.json"]
     printed = capsys.readouterr().out
-    assert "graded 2 submissions, 2 with problems; mean score 0.00 / 14" in printed
+    assert "graded 2 submissions, 2 with problems; mean score 0.00 / 21" in printed
     before = (tmp_path / "grades.json").read_text()
     assert main(["grade", "--assignment", "ch01", str(folder), "--out", str(out),
                  "--resume"]) == 0

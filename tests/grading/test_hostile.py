@@ -1,7 +1,7 @@
 """The hostile corpus of issue 17: every attack on ``dlbook grade`` that once earned points or
 reached another student's grade, each with the score it must get now.
 
-The submissions are made from solutions/ch01 (14 points) or exercises/ch01 (0 points) by
+The submissions are made from solutions/ch01 (21 points) or exercises/ch01 (0 points) by
 one change. The per-question corpus is graded in one run of two kernels at a time; the attacks
 on other students (the gradebook, a classmate's notebook, another kernel, the grader's
 processes, the network) are graded next to honest victims through ``dlbook grade`` itself,
