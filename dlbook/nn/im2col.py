@@ -298,12 +298,7 @@ def conv2d_backward(grad_out: np.ndarray, cache: Conv2dCache
     grad_bias = grad_out.sum(axis=(0, 2, 3)) if c.has_bias else None
     grad_weight = (g @ cols.transpose(0, 2, 1)).reshape(c.weight.shape)
     full_pads = _full_conv_pads(c)
-    N, C, H, W = c.x_shape
-    # The gathered matrix of step 4 has C_out k^2 rows per input pixel, step 3's has C_in k^2
-    # per output pixel; step 4 pays off unless its matrix is much the larger (LeNet's 6 -> 16
-    # channels, unpadded: 5x), as measured by `dlbook bench`.
-    gather_is_cheaper = grad_out.shape[1] * H * W <= 2 * C * g.shape[-1] // N
-    if full_pads is not None and gather_is_cheaper:
+    if full_pads is not None and _gather_is_cheaper(grad_out, c):
         # NOTE: step 4 instead of 3 where it applies: im2col's one gathering copy is several
         # times faster in NumPy than col2im's kH * kW scattering adds; the result is the same.
         grad_x, _ = conv2d_forward(grad_out, _flipped_kernel(c.weight, c.groups), None, 1,
@@ -314,6 +309,19 @@ def conv2d_backward(grad_out: np.ndarray, cache: Conv2dCache
         grad_x = scatter(grad_cols, c.x_shape, c.weight.shape[2:], c.stride, c.pads, c.dilation,
                          grad_out.shape[2:])
     return grad_x, grad_weight, grad_bias
+
+
+def _gather_is_cheaper(grad_out: np.ndarray, c: Conv2dCache) -> bool:
+    """Whether step 4 (gather) should replace step 3 (scatter) in ``conv2d_backward``.
+
+    The gathered matrix of step 4 has C_out k^2 rows per input pixel, step 3's has C_in k^2
+    per output pixel; step 4 pays off unless its matrix is much the larger (LeNet's 6 -> 16
+    channels, unpadded: 5x), as measured by `dlbook bench`. Both give the same gradient
+    (tests/nn/test_conv.py forces each).
+    """
+    N, C, H, W = c.x_shape
+    out_pixels = grad_out.shape[2] * grad_out.shape[3]
+    return grad_out.shape[1] * H * W <= 2 * C * out_pixels
 
 
 def _full_conv_pads(c: Conv2dCache) -> Pads | None:

@@ -10,6 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import dlbook.nn as nn
+from dlbook.parity import compare
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 SETTINGS = settings(max_examples=20, deadline=None)
@@ -202,3 +203,23 @@ def test_clear_errors():
                                                        output_size=(5, 20))
     with pytest.raises(TypeError, match="float64.*float32"):  # torch raises, no promotion
         nn.Conv2d(3, 4, 3)(np.zeros((1, 3, 5, 5)))
+
+
+@pytest.mark.parametrize("route", [True, False])
+@pytest.mark.parametrize(("c_in", "c_out", "k", "pad", "dil", "groups"),
+                         [(6, 16, 5, 0, 1, 1), (3, 4, 3, 1, 1, 1), (4, 2, 3, 2, 2, 2),
+                          (2, 6, 3, 1, 1, 2)])
+def test_both_input_gradient_routes_equal_torch(monkeypatch, route, c_in, c_out, k, pad, dil,
+                                                groups):
+    """conv2d_backward's gather (a convolution of grad_out) and scatter (col2im) routes, each
+    forced, give torch's input gradient (stride 1, where both apply)."""
+    import dlbook.nn.im2col as im2col
+    calls = []
+    monkeypatch.setattr(im2col, "_gather_is_cheaper", lambda *a: calls.append(route) or route)
+    torch.manual_seed(0)
+    theirs = torch.nn.Conv2d(c_in, c_out, k, padding=pad, dilation=dil, groups=groups).double()
+    ours = nn.Conv2d(c_in, c_out, k, padding=pad, dilation=dil, groups=groups).double()
+    report = compare(ours, theirs, np.random.default_rng(1).standard_normal((3, c_in, 9, 8)),
+                     device="cpu")
+    assert report.ok, report
+    assert calls == [route]  # the route was asked for, so it was the one taken
