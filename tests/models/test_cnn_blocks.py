@@ -60,7 +60,8 @@ def test_block_equals_torch_float32(name):
     torch.manual_seed(0)
     x = np.random.default_rng(2).normal(size=shape).astype(np.float32)
     report = compare(make(), make_torch(), x, rtol=1e-4, atol=1e-5)
-    assert report.ok, report
+    assert report.ok, report  # every row also checks the dtype: float32 throughout
+    assert report.title.endswith("(float32)")
 
 
 def test_block_shapes_and_parameter_counts():

@@ -33,11 +33,13 @@ def test_logits_and_gradients_match_torch(dtype, tol, shape):
     logits = ours(idx)
     t_logits = theirs(torch.tensor(idx))
     np.testing.assert_allclose(logits, t_logits.detach().numpy(), rtol=tol, atol=tol)
+    assert logits.dtype == t_logits.detach().numpy().dtype  # float32 stays float32
     g = rng.standard_normal(logits.shape).astype(logits.dtype)
     t_logits.backward(torch.tensor(g))
     assert ours.backward(g) is None
     params = dict(ours.named_parameters())
     for name, p in theirs.named_parameters():
+        assert params[name].grad.dtype == p.grad.numpy().dtype, name
         np.testing.assert_allclose(params[name].grad, p.grad.numpy(), rtol=tol, atol=tol,
                                    err_msg=name)
 

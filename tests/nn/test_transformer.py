@@ -20,6 +20,7 @@ def tensor(x, device="cpu", grad=False):
 def close(ours, theirs, dtype, what=""):
     theirs = theirs.detach().cpu().numpy()
     assert np.asarray(ours).shape == theirs.shape, what
+    assert np.asarray(ours).dtype == theirs.dtype == dtype, what  # no silent promotion
     np.testing.assert_allclose(ours, theirs, err_msg=what, **TOL[dtype])
 
 
