@@ -410,10 +410,13 @@ class Module:
             return
         foreign = self.__dict__["_call_inputs"]
 
-        @functools.cache
-        def owned() -> set[int]:
-            return {id(p.data) for p in self.parameters()} | {
-                id(b) for _, b in self.named_buffers()}
+        ids: list[set[int]] = []
+
+        def owned() -> set[int]:  # collected once, and only if an array needs freezing
+            if not ids:
+                ids.append({id(p.data) for p in self.parameters()}
+                           | {id(b) for _, b in self.named_buffers()})
+            return ids[0]
 
         arrays = {k: _protect(v, foreign, owned) for k, v in arrays.items()}
         stack = self.__dict__["_caches"]
