@@ -68,7 +68,9 @@ def test_an_unset_home_links_nowhere():
 def test_unset_lines_say_what_to_set():
     home = colab_home.Home("", "v9.9.9")
     line = colab_home.badge_line(home, "book/ch01_x.ipynb")
-    assert colab_home.BADGE_LINE.match(line) and "repository.url" in line and "http" not in line
+    assert colab_home.BADGE_LINE.match(line) and "repository.url" in line
+    # the one address it holds is Colab's own page (upload a notebook there), no repository
+    assert re.findall(r"https?://[^\s)]+", line) == ["https://colab.research.google.com/"]
     assert "repository.url" in colab_home.install_cell(home)
     assert "http" not in colab_home.readme_colab_cell(home, "book/ch01_x.ipynb")
     assert "repository.url" in colab_home.banner(home)

@@ -42,6 +42,10 @@ COLAB = "https://colab.research.google.com"
 NBLOCK = Path("/work/coord/nblock")
 HOW = ("set repository.url in _config.yml to this repository's GitHub URL and run "
        "`python tools/colab_home.py` (README, section Colab)")
+# Until then a reader still has a way in that names no repository: Colab's own page.
+UNTIL_SET = ("Until then: run it locally (README, \"Installing\"), or open "
+             f"[Colab]({COLAB}/), upload this notebook (File > Upload notebook) and "
+             "`%pip install` a dlbook wheel built with `python -m build`.")
 # The badge line of a first cell: a link once the home is set, the instruction until then.
 BADGE_LINE = re.compile(r"^(\[Open in Colab\]\(\S+\)|\*Open in Colab: not set up\b.*\*)$")
 GITHUB = re.compile(r"^https://github\.com/[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
@@ -94,7 +98,7 @@ def badge_line(home: Home, notebook: str) -> str:
     folder, name = notebook.split("/")
     target = f"exercises/{name}" if folder == "solutions" else notebook
     if not home.is_set:
-        return f"*Open in Colab: not set up yet. The owner of this copy must {HOW}.*"
+        return f"*Open in Colab: not set up yet. The owner of this copy must {HOW}. {UNTIL_SET}*"
     return f"[Open in Colab]({home.colab_link(target)})"
 
 
