@@ -152,7 +152,8 @@ def test_parameters_and_init_as_torch(name, kw):
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform_(a=sqrt(5)) and the bias share it
     for p in dm.parameters():
         assert np.abs(p.data).max() <= bound
-        assert np.abs(p.data).max() > 0.5 * bound
+        if p.data.size >= 32:  # a few draws (a bias of 4) can all fall below half: 6%
+            assert np.abs(p.data).max() > 0.5 * bound
     for attr in ("kernel_size", "stride", "padding", "dilation", "groups", "output_padding"):
         assert getattr(dm, attr) == getattr(tm, attr), attr
 
