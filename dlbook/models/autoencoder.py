@@ -31,11 +31,7 @@ import numpy as np
 
 from dlbook import nn
 from dlbook import random as dlrandom
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """The logistic function, stable for large :math:`|x|` (pixels from decoder logits)."""
-    return np.exp(-np.logaddexp(0, -x)).astype(np.asarray(x).dtype, copy=False)
+from dlbook.nn.functional import keep_mask, sigmoid
 
 
 def mask_noise(x: np.ndarray, noise: float,
@@ -47,7 +43,7 @@ def mask_noise(x: np.ndarray, noise: float,
     if not 0 <= noise < 1:
         raise ValueError(f"mask_noise: noise must be in [0, 1), got {noise}")
     x = np.asarray(x)
-    keep = dlrandom.resolve(generator).random(x.shape) >= noise
+    keep = keep_mask(x.shape, noise, generator)
     return x * keep, keep
 
 

@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from dlbook.nn import functional as F
+from dlbook.nn import activation_functional as F
 from dlbook.nn._checks import check_grad, float_array
 from dlbook.nn.module import Module
 from dlbook.nn.parameter import Parameter

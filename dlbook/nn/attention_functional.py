@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dlbook.random import resolve
+from dlbook.nn.dropout_functional import dropout_mask
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,7 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray,
     weights = softmax_rows(scores)
     keep = None
     if dropout_p > 0.0:
-        draw = resolve(generator).random(weights.shape) >= dropout_p
-        keep = (draw * (0.0 if dropout_p == 1.0 else 1.0 / (1.0 - dropout_p))).astype(q.dtype)
+        keep = dropout_mask(weights.shape, dropout_p, q.dtype, generator)
     used = weights if keep is None else weights * keep
     return used @ v, used, AttentionCache(q, k, v, weights, keep, scale)
 

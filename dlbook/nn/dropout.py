@@ -30,8 +30,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from dlbook.nn._checks import check_grad, check_ndim, float_array
+from dlbook.nn.dropout_functional import dropout_mask
 from dlbook.nn.module import Module
-from dlbook.random import resolve
 
 
 class Dropout(Module):
@@ -67,10 +67,7 @@ class Dropout(Module):
             self.save_for_backward(noise=None, shape=x.shape, kept_all=self.training)
             self._last = SimpleNamespace(noise=None, shape=x.shape, kept_all=self.training)
             return x
-        mask = resolve(self.generator).random(self._mask_shape(x)) >= self.p
-        # p = 1 keeps nothing: the noise is all zeros (torch multiplies by zero, no 1/0).
-        scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
-        noise = (mask * scale).astype(x.dtype)
+        noise = dropout_mask(self._mask_shape(x), self.p, x.dtype, self.generator)
         self.save_for_backward(noise=noise, shape=x.shape, kept_all=False)
         self._last = SimpleNamespace(noise=noise, shape=x.shape, kept_all=False)
         return x * noise

@@ -1,77 +1,66 @@
-r"""Pure, numerically stable functions shared by the activations and the losses.
+r"""Every pure function of ``dlbook.nn`` in one namespace, as ``torch.nn.functional`` is.
 
-Names follow ``torch.nn.functional`` (``sigmoid``, ``logsigmoid``, ``softmax``,
-``log_softmax``, and ``scaled_dot_product_attention`` re-exported from
-:mod:`dlbook.nn.attention_functional`) and ``torch.erf``. Each takes a NumPy array and
-returns a new array of the same dtype; none of them keeps state, so an exercise can ask for
-one and a test can check it against torch on its own.
+A module (``dlbook.nn.X``) holds parameters and a cache and calls these; each function here
+keeps no state, so an exercise can ask for one and a test can check it on its own. They are
+written once, in the file named below, and imported from there:
 
-Stability, the point of this file:
+- ``activation_functional``: ``sigmoid``, ``logsigmoid``, ``softmax``, ``log_softmax``,
+  ``erf`` (the activations, the losses, the recurrent layers, the models);
+- ``dropout_functional``: ``keep_mask``, ``dropout_mask`` (Dropout, the recurrent layers,
+  attention, masking noise);
+- ``attention_functional``: ``scaled_dot_product_attention``, ``attention_forward``,
+  ``attention_backward``, ``softmax_rows``, ``additive_mask``, ``causal_mask``
+  (MultiheadAttention, the transformer layers);
+- ``rnn_functional``: ``{rnn,lstm,lstm_proj,gru}_layer_{forward,backward}`` (RNN, LSTM, GRU
+  and their cells);
+- ``im2col``: ``im2col``, ``col2im``, ``conv2d_{forward,backward}``,
+  ``conv_transpose2d_{forward,backward}``; ``depthwise``:
+  ``depthwise_conv2d_{forward,backward}`` (Conv2d, ConvTranspose2d);
+- ``normalization``: ``normalize_forward``, ``normalize_backward`` (the normalisation layers).
 
-- ``sigmoid`` never evaluates :math:`e^{t}` with :math:`t > 0`, so it cannot overflow:
-  :math:`\sigma(x) = 1 / (1 + e^{-|x|})` for :math:`x \ge 0` and
-  :math:`e^{-|x|} / (1 + e^{-|x|})` for :math:`x < 0`.
-- ``softmax`` and ``log_softmax`` subtract the maximum along ``dim`` first (the log-sum-exp
-  trick): :math:`\log \sum_j e^{x_j} = m + \log \sum_j e^{x_j - m}` with :math:`m = \max_j x_j`,
-  so the largest exponent is :math:`e^0 = 1`.
+NOTE: the files above never import this namespace (it imports them), so there is no import
+cycle; inside ``dlbook.nn`` import from the file, outside it from here.
 """
 from __future__ import annotations
 
-import numpy as np
+from dlbook.nn.activation_functional import erf, log_softmax, logsigmoid, sigmoid, softmax
+from dlbook.nn.attention_functional import (
+    additive_mask,
+    attention_backward,
+    attention_forward,
+    causal_mask,
+    scaled_dot_product_attention,
+    softmax_rows,
+)
+from dlbook.nn.depthwise import depthwise_conv2d_backward, depthwise_conv2d_forward
+from dlbook.nn.dropout_functional import dropout_mask, keep_mask
+from dlbook.nn.im2col import (
+    col2im,
+    conv2d_backward,
+    conv2d_forward,
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+    im2col,
+)
+from dlbook.nn.normalization import normalize_backward, normalize_forward
+from dlbook.nn.rnn_functional import (
+    gru_layer_backward,
+    gru_layer_forward,
+    lstm_layer_backward,
+    lstm_layer_forward,
+    lstm_proj_layer_backward,
+    lstm_proj_layer_forward,
+    rnn_layer_backward,
+    rnn_layer_forward,
+)
 
-from dlbook.nn.attention_functional import scaled_dot_product_attention  # noqa: F401
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    r""":math:`\sigma(x) = 1 / (1 + e^{-x})`, without overflow for any finite ``x``."""
-    x = np.asarray(x)
-    e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
-
-
-def logsigmoid(x: np.ndarray) -> np.ndarray:
-    r""":math:`\log \sigma(x) = \min(x, 0) - \log(1 + e^{-|x|})`, finite for every finite ``x``."""
-    x = np.asarray(x)
-    return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
-
-
-def _at_least_1d(x: np.ndarray, dim: int) -> tuple[np.ndarray, int]:
-    """Torch lets a 0-d tensor take ``dim=0`` or ``dim=-1``; view it as ``(1,)`` for NumPy."""
-    if x.ndim == 0:
-        if dim not in (0, -1):
-            raise IndexError(f"dim {dim} is out of range for a 0-d input (expected 0 or -1)")
-        return x.reshape(1), 0
-    if not -x.ndim <= dim < x.ndim:
-        raise IndexError(f"dim {dim} is out of range for an input of shape {x.shape} "
-                         f"(expected {-x.ndim} <= dim < {x.ndim})")
-    return x, dim
-
-
-def softmax(x: np.ndarray, dim: int) -> np.ndarray:
-    r""":math:`y_i = e^{x_i - m} / \sum_j e^{x_j - m}` along ``dim``, :math:`m = \max_j x_j`."""
-    x = np.asarray(x)
-    x1, dim = _at_least_1d(x, dim)
-    z = x1 - np.max(x1, axis=dim, keepdims=True)
-    e = np.exp(z)
-    return (e / np.sum(e, axis=dim, keepdims=True)).reshape(x.shape)
-
-
-def log_softmax(x: np.ndarray, dim: int) -> np.ndarray:
-    r""":math:`y_i = (x_i - m) - \log \sum_j e^{x_j - m}` along ``dim``, without overflow."""
-    x = np.asarray(x)
-    x1, dim = _at_least_1d(x, dim)
-    z = x1 - np.max(x1, axis=dim, keepdims=True)
-    return (z - np.log(np.sum(np.exp(z), axis=dim, keepdims=True))).reshape(x.shape)
-
-
-def erf(x: np.ndarray) -> np.ndarray:
-    r"""The error function :math:`\mathrm{erf}(x) = \frac{2}{\sqrt\pi}\int_0^x e^{-t^2}\,dt`.
-
-    NumPy has no ``erf``; SciPy's (``scipy.special.erf``, about 1e-16 relative error; SciPy
-    comes with scikit-learn, a dlbook dependency) is imported on first use, so
-    ``import dlbook.nn`` stays light. Returned in ``x``'s dtype (float64 for integers).
-    """
-    from scipy.special import erf as scipy_erf
-
-    x = np.asarray(x)
-    return scipy_erf(x).astype(x.dtype if x.dtype.kind == "f" else np.float64, copy=False)
+__all__ = ["erf", "log_softmax", "logsigmoid", "sigmoid", "softmax"]
+__all__ += ["dropout_mask", "keep_mask"]
+__all__ += ["additive_mask", "attention_backward", "attention_forward", "causal_mask",
+            "scaled_dot_product_attention", "softmax_rows"]
+__all__ += ["gru_layer_backward", "gru_layer_forward", "lstm_layer_backward",
+            "lstm_layer_forward", "lstm_proj_layer_backward", "lstm_proj_layer_forward",
+            "rnn_layer_backward", "rnn_layer_forward"]
+__all__ += ["col2im", "conv2d_backward", "conv2d_forward", "conv_transpose2d_backward",
+            "conv_transpose2d_forward", "depthwise_conv2d_backward", "depthwise_conv2d_forward",
+            "im2col", "normalize_backward", "normalize_forward"]

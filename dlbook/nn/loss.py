@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from dlbook.nn import functional as F
+from dlbook.nn import activation_functional as F
 from dlbook.nn._checks import check_grad, float_array
 from dlbook.nn.module import Module
 
@@ -32,12 +32,13 @@ _REDUCTIONS = ("none", "mean", "sum")
 _BCE_EPSILON = float(np.float32(1e-12))  # torch's float constant EPSILON in BCE's backward
 
 
-def _legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+def _legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str,
+                      allowed: tuple[str, ...] = _REDUCTIONS) -> str:
     """torch's ``_Reduction.legacy_get_string``: the deprecated flags win when given."""
     if size_average is None and reduce is None:
-        if reduction not in _REDUCTIONS:
+        if reduction not in allowed:
             raise ValueError(f"{reduction} is not a valid value for reduction "
-                             f"(expected one of {_REDUCTIONS})")
+                             f"(expected one of {allowed})")
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
@@ -47,10 +48,14 @@ def _legacy_reduction(size_average: bool | None, reduce: bool | None, reduction:
     return legacy
 
 
-def _same_shape(x: np.ndarray, target: np.ndarray, who: str) -> None:
-    if target.shape != x.shape:
+def _input_and_target(input: Any, target: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
+    """``input`` as a float array and ``target`` in its dtype, of the same shape (else raise)."""
+    x = float_array(input, who)
+    t = float_array(target, who, "target").astype(x.dtype, copy=False)
+    if t.shape != x.shape:
         raise ValueError(f"{who}: target must have the input's shape {x.shape}, "
-                         f"got shape {target.shape}")
+                         f"got shape {t.shape}")
+    return x, t
 
 
 def _float_weight(weight: Any, who: str, name: str = "weight") -> np.ndarray | None:
@@ -58,12 +63,19 @@ def _float_weight(weight: Any, who: str, name: str = "weight") -> np.ndarray | N
 
 
 class _Loss(Module):
-    """Shared reduction logic: ``_finish`` saves and reduces, ``backward`` scales."""
+    """Shared reduction logic: ``_finish`` saves and reduces, ``backward`` scales.
+
+    ``_reductions`` lists the reductions a loss accepts; any other than ``'none'`` and
+    ``'sum'`` divides by the denominator given to ``_finish`` (``'batchmean'`` of
+    :class:`~dlbook.nn.GaussianKLLoss` passes the batch size).
+    """
+
+    _reductions: tuple[str, ...] = _REDUCTIONS
 
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
                  reduction: str = "mean") -> None:
         super().__init__()
-        self.reduction = _legacy_reduction(size_average, reduce, reduction)
+        self.reduction = _legacy_reduction(size_average, reduce, reduction, self._reductions)
 
     def _finish(self, losses: np.ndarray, denominator: float, **saved: Any) -> float | np.ndarray:
         """Save what backward needs (``saved`` and how the loss was reduced); reduce ``losses``."""
@@ -89,15 +101,16 @@ class _Loss(Module):
             raise ValueError(f"{name}.backward: the loss is a scalar (reduction="
                              f"'{self.reduction}'), got grad_out of shape {np.shape(grad_out)}")
         scale = float(grad_out)
-        if self.reduction == "mean":  # all targets ignored: torch's loss is nan, its gradient 0
+        if self.reduction != "sum":  # 'mean', 'batchmean'; all ignored: torch's loss nan, grad 0
             scale = scale / float(s.denominator) if s.denominator != 0 else 0.0
         return np.full(shape, scale, dtype=s.dtype)
 
-    def backward(self, grad_out: Any = 1.0) -> np.ndarray:
-        """The gradient with respect to the input, for upstream gradient ``grad_out``."""
+    def backward(self, grad_out: Any = 1.0) -> np.ndarray | tuple[np.ndarray, ...]:
+        """The gradient with respect to the input (a tuple for a loss of several inputs), for
+        upstream gradient ``grad_out``."""
         return self._backward(self._upstream(grad_out))
 
-    def _backward(self, scale: np.ndarray) -> np.ndarray:
+    def _backward(self, scale: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
         raise NotImplementedError
 
 
@@ -115,9 +128,7 @@ class MSELoss(_Loss):
     """
 
     def forward(self, input: np.ndarray, target: np.ndarray) -> float | np.ndarray:
-        x = float_array(input, "MSELoss")
-        t = float_array(target, "MSELoss", "target").astype(x.dtype, copy=False)
-        _same_shape(x, t, "MSELoss")
+        x, t = _input_and_target(input, target, "MSELoss")
         diff = x - t
         return self._finish(diff * diff, diff.size, diff=diff)
 
@@ -140,9 +151,7 @@ class L1Loss(_Loss):
     """
 
     def forward(self, input: np.ndarray, target: np.ndarray) -> float | np.ndarray:
-        x = float_array(input, "L1Loss")
-        t = float_array(target, "L1Loss", "target").astype(x.dtype, copy=False)
-        _same_shape(x, t, "L1Loss")
+        x, t = _input_and_target(input, target, "L1Loss")
         diff = x - t
         return self._finish(np.abs(diff), diff.size, diff=diff)
 
@@ -385,9 +394,7 @@ class BCELoss(_Loss):
         self.register_buffer("weight", _float_weight(weight, "BCELoss"))
 
     def forward(self, input: np.ndarray, target: np.ndarray) -> float | np.ndarray:
-        x = float_array(input, "BCELoss")
-        t = float_array(target, "BCELoss", "target").astype(x.dtype, copy=False)
-        _same_shape(x, t, "BCELoss")
+        x, t = _input_and_target(input, target, "BCELoss")
         if not np.all((x >= 0) & (x <= 1)):
             raise ValueError("BCELoss: all elements of input should be between 0 and 1 "
                              "(probabilities; for logits use BCEWithLogitsLoss)")
@@ -443,9 +450,7 @@ class BCEWithLogitsLoss(_Loss):
                              _float_weight(pos_weight, "BCEWithLogitsLoss", "pos_weight"))
 
     def forward(self, input: np.ndarray, target: np.ndarray) -> float | np.ndarray:
-        x = float_array(input, "BCEWithLogitsLoss")
-        t = float_array(target, "BCEWithLogitsLoss", "target").astype(x.dtype, copy=False)
-        _same_shape(x, t, "BCEWithLogitsLoss")
+        x, t = _input_and_target(input, target, "BCEWithLogitsLoss")
         w = _broadcast_weight(self.weight, x, "BCEWithLogitsLoss", "weight")
         p = _broadcast_weight(self.pos_weight, x, "BCEWithLogitsLoss", "pos_weight")
         log_weight = 1 + (p - 1) * t
@@ -493,9 +498,7 @@ class SmoothL1Loss(_Loss):
         self.beta = beta
 
     def forward(self, input: np.ndarray, target: np.ndarray) -> float | np.ndarray:
-        x = float_array(input, "SmoothL1Loss")
-        t = float_array(target, "SmoothL1Loss", "target").astype(x.dtype, copy=False)
-        _same_shape(x, t, "SmoothL1Loss")
+        x, t = _input_and_target(input, target, "SmoothL1Loss")
         diff = x - t
         z = np.abs(diff)
         if self.beta == 0:
@@ -545,9 +548,7 @@ class HuberLoss(_Loss):
         self.delta = delta
 
     def forward(self, input: np.ndarray, target: np.ndarray) -> float | np.ndarray:
-        x = float_array(input, "HuberLoss")
-        t = float_array(target, "HuberLoss", "target").astype(x.dtype, copy=False)
-        _same_shape(x, t, "HuberLoss")
+        x, t = _input_and_target(input, target, "HuberLoss")
         diff = x - t
         z = np.abs(diff)
         losses = np.where(z < self.delta, 0.5 * z * z, self.delta * (z - 0.5 * self.delta))

@@ -34,9 +34,9 @@ import numpy as np
 from dlbook.nn import init
 from dlbook.nn import rnn_functional as F
 from dlbook.nn._checks import check_grad, check_ndim, float_array
+from dlbook.nn.dropout_functional import dropout_mask
 from dlbook.nn.module import Module
 from dlbook.nn.parameter import Parameter
-from dlbook.random import resolve
 
 # mode -> (number of gate blocks, layer forward, layer backward, number of state arrays)
 _MODES = {
@@ -197,10 +197,7 @@ class RNNBase(Module):
         """Inverted dropout between layers (training only), as torch does."""
         if not self.training or self.dropout == 0:
             return None
-        if self.dropout == 1:
-            return np.zeros_like(inp)
-        keep = resolve(self.generator).random(inp.shape) >= self.dropout
-        return (keep / (1 - self.dropout)).astype(inp.dtype)
+        return dropout_mask(inp.shape, self.dropout, inp.dtype, self.generator)
 
     # -- backward ---------------------------------------------------------------------------
     def _backward(self, grad_output: Any, grad_state_n: tuple) -> Any:

@@ -23,14 +23,18 @@ Speed, the same in all three:
    few elementwise operations and one ``(N, G*H) x (G*H, H)`` product.
 4. After the loop, the weight gradients are three more single products over all steps.
 
-:math:`\sigma(a) = \tfrac12(1 + \tanh(a/2))` is used for the sigmoid: it never overflows and
-lets one ``np.tanh`` call activate all gates of a step.
+The sigmoid is :func:`dlbook.nn.activation_functional.sigmoid` (it never overflows; the GRU
+writes it in place). The LSTM's loop is a fast path that folds the sigmoid and tanh of all
+gates into one ``np.exp`` (see ``_lstm_layout``); the tests prove it equal to the plain loop
+of :func:`lstm_proj_layer_forward` with an identity projection.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from dlbook.nn.activation_functional import sigmoid
 
 Weights = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
 
@@ -82,14 +86,6 @@ def _add(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
 def _state(s: np.ndarray | None, like: np.ndarray) -> np.ndarray:
     """A new array holding ``s`` (never the caller's: the loop adds into it), zeros if None."""
     return np.zeros_like(like) if s is None else np.array(s, dtype=like.dtype)
-
-
-def _sigmoid_(a: np.ndarray) -> None:
-    """In place: :math:`\\sigma(a) = (1 + \\tanh(a/2)) / 2` (no overflow for large ``|a|``)."""
-    a *= 0.5
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
 
 
 def _weight_grads(da: np.ndarray, dhw: np.ndarray, cache: LayerCache) -> tuple:
@@ -298,10 +294,6 @@ def lstm_layer_backward(grad_out: np.ndarray, grad_state: tuple, cache: LayerCac
     return _grad_x(da, rows), (dh.T, dc.T), _weight_grads(da, da, rows)
 
 
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
-
-
 def lstm_proj_layer_forward(x: np.ndarray, weights: Weights,
                             state: tuple[np.ndarray | None, np.ndarray | None],
                             w_hr: np.ndarray) -> tuple:
@@ -325,8 +317,8 @@ def lstm_proj_layer_forward(x: np.ndarray, weights: Weights,
     hs[0], cs[0] = _state(state[0], hs[0]), _state(state[1], cs[0])
     for t in range(T):
         a = xw[t] + hs[t] @ w_hh.T
-        i, f = _sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H])
-        g, o = np.tanh(a[:, 2 * H:3 * H]), _sigmoid(a[:, 3 * H:])
+        i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
+        g, o = np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
         gates[t] = np.concatenate([i, f, g, o], axis=1)
         cs[t + 1] = f * cs[t] + i * g
         tanh_c[t] = np.tanh(cs[t + 1])
@@ -390,7 +382,7 @@ def gru_layer_forward(x: np.ndarray, weights: Weights, state: tuple[np.ndarray |
             hw += b_hh
         rz = a[:, :2 * H]
         rz += hw[:, :2 * H]
-        _sigmoid_(rz)
+        sigmoid(rz, out=rz)
         r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
         hw_n[t] = hw[:, 2 * H:]
         n += r * hw_n[t]

@@ -31,12 +31,11 @@ import numpy as np
 
 from dlbook import random as dlrandom
 from dlbook.nn._checks import check_grad, float_array
+from dlbook.nn.loss import _Loss
 from dlbook.nn.module import Module
 
-_KL_REDUCTIONS = ("none", "mean", "sum", "batchmean")
 
-
-def _pair(mu: Any, logvar: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
+def _mu_logvar(mu: Any, logvar: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
     """``mu`` and ``logvar`` as float arrays of one shape (``logvar`` in ``mu``'s dtype)."""
     mu = float_array(mu, who, "mu")
     logvar = float_array(logvar, who, "logvar").astype(mu.dtype, copy=False)
@@ -75,7 +74,7 @@ class Reparameterize(Module):
 
     def forward(self, mu: np.ndarray, logvar: np.ndarray,
                 eps: np.ndarray | None = None) -> np.ndarray:
-        mu, logvar = _pair(mu, logvar, "Reparameterize")
+        mu, logvar = _mu_logvar(mu, logvar, "Reparameterize")
         if not self.training:
             eps = np.zeros_like(mu)
         elif eps is None:
@@ -95,7 +94,7 @@ class Reparameterize(Module):
         return grad_z, 0.5 * grad_z * s.std * s.eps
 
 
-class GaussianKLLoss(Module):
+class GaussianKLLoss(_Loss):
     r""":math:`\mathrm{KL}\big(\mathcal N(\mu, \mathrm{diag}\,\sigma^2)\,\|\,\mathcal N(0, I)\big)`
     in closed form, per latent coordinate
 
@@ -129,36 +128,22 @@ class GaussianKLLoss(Module):
         \frac{\partial L}{\partial \log\sigma^2} = \tfrac{s}{2}\big(\sigma^2 - 1\big).
     """
 
+    _reductions = ("none", "mean", "sum", "batchmean")
+
     def __init__(self, reduction: str = "batchmean") -> None:
-        super().__init__()
-        if reduction not in _KL_REDUCTIONS:
-            raise ValueError(f"{reduction} is not a valid value for reduction "
-                             f"(expected one of {_KL_REDUCTIONS})")
-        self.reduction = reduction
+        super().__init__(reduction=reduction)
 
     def forward(self, mu: np.ndarray, logvar: np.ndarray) -> float | np.ndarray:
-        mu, logvar = _pair(mu, logvar, "GaussianKLLoss")
+        mu, logvar = _mu_logvar(mu, logvar, "GaussianKLLoss")
         if mu.ndim == 0:
             raise ValueError("GaussianKLLoss: expected mu of shape (N, *), got a scalar")
         var = np.exp(logvar)
         losses = 0.5 * (mu * mu + var - 1.0 - logvar)
-        self.save_for_backward(mu=mu, var=var)
-        if self.reduction == "none":
-            return losses
-        return float(losses.sum() / self._denominator(mu))
+        denominator = mu.shape[0] if self.reduction == "batchmean" else mu.size
+        return self._finish(losses, denominator, mu=mu, var=var)
 
-    def _denominator(self, mu: np.ndarray) -> int:
-        return {"sum": 1, "mean": mu.size, "batchmean": mu.shape[0]}[self.reduction]
-
-    def backward(self, grad_out: Any = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    def _backward(self, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s = self.saved
-        if self.reduction == "none":
-            scale = check_grad(grad_out, s.mu.shape, "GaussianKLLoss").astype(s.mu.dtype)
-        elif np.ndim(grad_out) != 0:
-            raise ValueError(f"GaussianKLLoss.backward: the loss is a scalar (reduction="
-                             f"'{self.reduction}'), got grad_out of shape {np.shape(grad_out)}")
-        else:
-            scale = s.mu.dtype.type(float(grad_out) / self._denominator(s.mu))
         return scale * s.mu, 0.5 * scale * (s.var - 1.0)
 
     def extra_repr(self) -> str:

@@ -389,3 +389,48 @@ def test_binary_errors():
         nn.BCEWithLogitsLoss(pos_weight=np.ones(3))(np.zeros((2, 4)), np.zeros((2, 4)))
     with pytest.raises(ValueError, match=r"weight of shape \(2, 2, 4\) does not broadcast"):
         nn.BCELoss(weight=np.ones((2, 2, 4)))(np.full((2, 4), 0.5), np.zeros((2, 4)))
+
+
+# -- one convention for every loss ------------------------------------------------------------
+ELEMENTWISE = [("MSELoss", {}), ("L1Loss", {}), ("BCELoss", {}), ("BCEWithLogitsLoss", {}),
+               ("SmoothL1Loss", {"beta": 0.5}), ("SmoothL1Loss", {"beta": 0.0}),
+               ("HuberLoss", {"delta": 0.5})]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize(("name", "kwargs"), ELEMENTWISE)
+def test_every_loss_returns_a_gradient_of_the_input_shape_and_dtype(name, kwargs, reduction,
+                                                                    dtype):
+    """Every elementwise loss (HuberLoss and SmoothL1Loss included) goes through the one base
+    class: the same reduction, upstream scale and errors; the gradient is shaped as the input."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.05, 0.95, (4, 3)).astype(dtype)
+    t = rng.uniform(0.05, 0.95, (4, 3)).astype(dtype)
+    crit = getattr(nn, name)(reduction=reduction, **kwargs)
+    loss = crit(x, t)
+    assert isinstance(crit, nn.loss._Loss)
+    grad_out = np.full(x.shape, 2.0, dtype) if reduction == "none" else 2.0
+    grad = crit.backward(grad_out)
+    assert grad.shape == x.shape and grad.dtype == dtype
+    if reduction == "none":
+        assert loss.shape == x.shape and loss.dtype == dtype
+        crit(x, t)
+        with pytest.raises(ValueError, match="pass grad_out of that shape"):
+            crit.backward(1.0)
+    else:
+        assert isinstance(loss, float)
+        crit(x, t)
+        with pytest.raises(ValueError, match="the loss is a scalar"):
+            crit.backward(np.ones(3))
+    with pytest.raises(ValueError, match="target must have the input's shape"):
+        crit(x, t[:, :2])
+
+
+def test_gaussian_kl_loss_goes_through_the_loss_base_class():
+    crit = nn.GaussianKLLoss()
+    assert isinstance(crit, nn.loss._Loss) and crit.reduction == "batchmean"
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        nn.GaussianKLLoss(reduction="average")
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        nn.MSELoss(reduction="batchmean")  # only the KL loss has a per-example mean
