@@ -31,6 +31,7 @@ import numpy as np
 
 from dlbook import nn
 from dlbook import random as dlrandom
+from dlbook.models.mlp import mlp
 from dlbook.nn.functional import keep_mask, sigmoid
 
 
@@ -45,16 +46,6 @@ def mask_noise(x: np.ndarray, noise: float,
     x = np.asarray(x)
     keep = keep_mask(x.shape, noise, generator)
     return x * keep, keep
-
-
-def _mlp(lib: Any, sizes: tuple[int, ...]) -> Any:
-    """``Linear`` layers of the given sizes with ReLU between them (none after the last)."""
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(lib.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            layers.append(lib.ReLU())
-    return lib.Sequential(*layers)
 
 
 class Autoencoder(nn.Module):
@@ -76,8 +67,8 @@ class Autoencoder(nn.Module):
 
     def __init__(self, in_features: int = 64, hidden: int = 64, latent: int = 8) -> None:
         super().__init__()
-        self.encoder = _mlp(nn, (in_features, hidden, latent))
-        self.decoder = _mlp(nn, (latent, hidden, in_features))
+        self.encoder = mlp(nn, (in_features, hidden, latent), nn.ReLU)
+        self.decoder = mlp(nn, (latent, hidden, in_features), nn.ReLU)
 
     def encode(self, x: np.ndarray) -> np.ndarray:
         """The code of ``x``."""
@@ -171,7 +162,7 @@ class VAE(nn.Module):
         self.fc_mu = nn.Linear(hidden, latent)
         self.fc_logvar = nn.Linear(hidden, latent)
         self.reparameterize = nn.Reparameterize(generator)
-        self.decoder = _mlp(nn, (latent, hidden, in_features))
+        self.decoder = mlp(nn, (latent, hidden, in_features), nn.ReLU)
 
     def encode(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r"""``(mu, logvar)`` of :math:`q(z \mid x)`."""
@@ -257,8 +248,8 @@ def autoencoder_torch(in_features: int = 64, hidden: int = 64, latent: int = 8,
         def __init__(self) -> None:
             super().__init__()
             self.noise = noise
-            self.encoder = _mlp(torch.nn, (in_features, hidden, latent))
-            self.decoder = _mlp(torch.nn, (latent, hidden, in_features))
+            self.encoder = mlp(torch.nn, (in_features, hidden, latent), torch.nn.ReLU)
+            self.decoder = mlp(torch.nn, (latent, hidden, in_features), torch.nn.ReLU)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             if self.training and self.noise > 0:
@@ -285,7 +276,7 @@ def vae_torch(in_features: int = 64, hidden: int = 128, latent: int = 2) -> Any:
                                                torch.nn.ReLU())
             self.fc_mu = torch.nn.Linear(hidden, latent)
             self.fc_logvar = torch.nn.Linear(hidden, latent)
-            self.decoder = _mlp(torch.nn, (latent, hidden, in_features))
+            self.decoder = mlp(torch.nn, (latent, hidden, in_features), torch.nn.ReLU)
 
         def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None):
             h = self.encoder(x)

@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 
 from dlbook import nn
+from dlbook.models.mlp import mlp
 
 
 def _mlp(lib: Any, n_in: int, hidden: int, n_out: int) -> Any:
-    return lib.Sequential(lib.Linear(n_in, hidden), lib.Tanh(), lib.Linear(hidden, hidden),
-                          lib.Tanh(), lib.Linear(hidden, n_out))
+    """Two tanh hidden layers of width ``hidden``, as in the policy-gradient literature."""
+    return mlp(lib, (n_in, hidden, hidden, n_out), lib.Tanh)
 
 
 def _check(n_in: int, hidden: int, n_out: int, who: str) -> None:
