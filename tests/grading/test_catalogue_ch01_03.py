@@ -134,6 +134,58 @@ def adam_first_step(g, lr, eps):
     return lr * g / (g + eps)
 
 
+def stable_sigmoid(x):
+    e = np.exp(-np.abs(x))
+    y = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return y, y * (1 - y)
+
+
+def sigmoid_both_branches(x):  # np.where computes exp(-x) and exp(x) for every entry
+    y = np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))
+    return y, y * (1 - y)
+
+
+def sigmoid_naive(x):
+    y = 1 / (1 + np.exp(-x))
+    return y, y * (1 - y)
+
+
+def layer_grad_norms(model, X, y, zero_grad=True):
+    from dlbook import nn
+
+    crit = nn.CrossEntropyLoss()
+    crit(model(X), y)
+    if zero_grad:
+        model.zero_grad()
+    model.backward(crit.backward())
+    return np.array([np.linalg.norm(m.weight.grad) for m in model if isinstance(m, nn.Linear)])
+
+
+def backward_factors(weights, x, grad_out, activation, mistake=""):
+    # A student's loop: forward keeping each output, then backward layer by layer.
+    f = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh,
+         "relu": lambda z: np.maximum(z, 0)}[activation]
+    zs, outs, h = [], [], x
+    for w in weights:
+        zs.append(h @ w.T)
+        h = f(zs[-1])
+        outs.append(h)
+    factors, g = [], grad_out
+    for w, z, s in zip(weights[::-1], zs[::-1], outs[::-1], strict=True):
+        if activation == "sigmoid":
+            slope = z * (1 - z) if mistake == "from_z" else s * (1 - s)
+        else:
+            slope = 1 - s**2 if activation == "tanh" else (z > 0).astype(float)
+        g_z = g if mistake == "no_slope" else g * slope
+        g_h = g_z @ w.T if mistake == "transposed" else g_z @ w
+        factors.append(np.linalg.norm(g_h) / np.linalg.norm(g))
+        g = g_h
+    factors = np.array(factors)
+    if mistake == "reciprocal":
+        factors = 1 / factors
+    return factors if mistake == "reversed" else factors[::-1]
+
+
 CORRECT = {
     "ch01.linear_backward": linear_backward,
     "ch01.mlp_gradients": mlp_gradients,
@@ -144,6 +196,9 @@ CORRECT = {
     "ch03.adam_step": adam_step,
     "ch03.sgd_momentum_step": sgd_momentum_step,
     "ch02.stable_softplus": stable_softplus,
+    "ch02.stable_sigmoid": stable_sigmoid,
+    "ch02.layer_grad_norms": layer_grad_norms,
+    "ch02.backward_factors": backward_factors,
     "ch02.prelu_find_the_bug": prelu_backward,
     "ch03.huber_loss": huber_loss,
     "ch03.bce_find_the_bug": bce_with_logits,
@@ -187,6 +242,22 @@ CATALOGUE = [
      "log(1 + exp(x)) overflows"),
     ("ch02.prelu_find_the_bug", lambda *a: prelu_backward(*a, planted_bug=True),
      "grad_a still carries the planted bug: the slope a acts where x <= 0"),
+    ("ch02.stable_sigmoid", sigmoid_both_branches,
+     "np.where(cond, a, b) evaluates both a and b for every entry"),
+    ("ch02.stable_sigmoid", sigmoid_naive, "overflowed (overflow encountered in exp): "
+     "exponentiate only non-positive numbers"),
+    ("ch02.layer_grad_norms", lambda *a: layer_grad_norms(*a, zero_grad=False),
+     "gradients accumulate, so call model.zero_grad() before model.backward"),
+    ("ch02.backward_factors", lambda *a: backward_factors(*a, mistake="no_slope"),
+     "factors match a backward pass without the activation's derivative"),
+    ("ch02.backward_factors", lambda *a: backward_factors(*a, mistake="transposed"),
+     "factors match a backward pass through W_l^T"),
+    ("ch02.backward_factors", lambda *a: backward_factors(*a, mistake="from_z"),
+     "factors match sigmoid'(z) computed as z (1 - z)"),
+    ("ch02.backward_factors", lambda *a: backward_factors(*a, mistake="reciprocal"),
+     "factors are the reciprocals of the expected ones"),
+    ("ch02.backward_factors", lambda *a: backward_factors(*a, mistake="reversed"),
+     "factors are in reverse order"),
     ("ch03.huber_loss", lambda *a: huber_loss(*a, smooth_l1=True),
      "loss is the smooth L1 loss (Huber divided by delta)"),
     ("ch03.huber_loss", lambda *a: huber_loss(*a, total=True),

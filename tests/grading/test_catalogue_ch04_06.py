@@ -188,6 +188,31 @@ def early_stopping_epochs(val_losses, patience, min_delta, mistake=""):
     return best_epoch, -1
 
 
+def calibration(y_true, p, n_bins, mistake=""):
+    # A student's loop over the bins (lo, hi]; the mistakes as students make them.
+    if mistake == "edge":  # floor(p * n): an edge goes to the bin above
+        ids = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    else:
+        ids = np.clip(np.ceil(p * n_bins).astype(int) - 1, 0, n_bins - 1)
+    if mistake == "top_label":
+        y_true, p = ((p > 0.5) == (y_true == 1)).astype(float), np.maximum(p, 1 - p)
+        ids = np.clip(np.ceil(p * n_bins).astype(int) - 1, 0, n_bins - 1)
+    counts = np.array([np.sum(ids == b) for b in range(n_bins)])
+    gaps, weights = [], []
+    for b in range(n_bins):
+        if counts[b]:
+            gap = y_true[ids == b].mean() - p[ids == b].mean()
+            gaps.append(gap if mistake == "signed" else abs(gap))
+            weights.append(counts[b] / len(p))
+    if mistake == "plain":  # the planted bug
+        ece = np.mean(gaps)
+    elif mistake == "all_bins":
+        ece = np.sum(gaps) / n_bins
+    else:
+        ece = np.dot(weights, gaps)
+    return ece, counts
+
+
 def _im2col(x, kernel_size, stride, padding):
     k, s = kernel_size, stride
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
@@ -289,6 +314,7 @@ RIGHT: dict[str, Callable] = {
     "ch05.confusion_matrix": confusion_matrix, "ch05.macro_f1": macro_f1,
     "ch05.roc_auc_rank": roc_auc_rank, "ch05.kfold_split": kfold_split,
     "ch05.bias_variance": bias_variance, "ch05.early_stopping_epochs": early_stopping_epochs,
+    "ch05.calibration_find_the_bug": calibration,
     "ch06.im2col": im2col, "ch06.conv_forward": conv_forward, "ch06.conv_backward": conv_backward,
     "ch06.maxpool_backward": maxpool_backward,
     "ch06.maxpool_backward_overlap": maxpool_backward_overlap,
@@ -338,6 +364,11 @@ MUTANTS = [
     ("ch05.early_stopping_epochs", "no_delta", ch05.ES_NO_MIN_DELTA),
     ("ch05.early_stopping_epochs", "late", ch05.ES_LATE),
     ("ch05.early_stopping_epochs", "last", ch05.ES_LAST),
+    ("ch05.calibration_find_the_bug", "edge", ch05.CAL_EDGE),
+    ("ch05.calibration_find_the_bug", "plain", ch05.CAL_UNWEIGHTED),
+    ("ch05.calibration_find_the_bug", "all_bins", ch05.CAL_ALL_BINS),
+    ("ch05.calibration_find_the_bug", "signed", ch05.CAL_SIGNED),
+    ("ch05.calibration_find_the_bug", "top_label", ch05.CAL_TOP_LABEL),
     ("ch06.im2col", "rows", ch06.IM2COL_ROWS),
     ("ch06.im2col", "cols", ch06.IM2COL_COLS),
     ("ch06.conv_forward", "flipped", ch06.CONV_FLIPPED),

@@ -13,7 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from dlbook.grading.questions.catalogue import catalogue as _catalogue
+from dlbook.grading.questions.catalogue import same
 from dlbook.grading.registry import NO_FRAMEWORKS, Case, Question, register, split_suites
+from dlbook.grading.runners.ch02 import stale_batch
 from dlbook.grading.runners.ch02 import weights as layer_weights
 
 # -- ch02.stable_sigmoid ----------------------------------------------------------------------
@@ -150,21 +153,39 @@ def _grad_norm_cases(suite: str, rng: np.random.Generator | None = None) -> list
     return cases
 
 
-def _grad_norms_reference(X: np.ndarray, y: np.ndarray, activation: str, depth: int,
-                          width: int, seed: int) -> dict[str, np.ndarray]:
+def _torch_grad_norms(X: np.ndarray, y: np.ndarray, activation: str, depth: int, width: int,
+                      seed: int, batches: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Weight-gradient norms after one backward pass per batch, accumulated as autograd does."""
     import torch
 
     layers = layer_weights(X, y, depth, width, seed)
     weights = [torch.tensor(w, requires_grad=True) for w, _ in layers]
     biases = [torch.tensor(b) for _, b in layers]
     act = getattr(torch.nn, activation)()
-    h = torch.tensor(X)
-    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-        h = torch.nn.functional.linear(h, w, b)
-        if i < len(weights) - 1:
-            h = act(h)
-    torch.nn.functional.cross_entropy(h, torch.tensor(y)).backward()
-    return {"norms": np.array([float(torch.linalg.norm(w.grad)) for w in weights])}
+    for inputs, labels in batches:
+        h = torch.tensor(np.ascontiguousarray(inputs))
+        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            h = torch.nn.functional.linear(h, w, b)
+            if i < len(weights) - 1:
+                h = act(h)
+        torch.nn.functional.cross_entropy(h, torch.tensor(labels)).backward()
+    return np.array([float(torch.linalg.norm(w.grad)) for w in weights])
+
+
+def _grad_norms_reference(X: np.ndarray, y: np.ndarray, activation: str, depth: int,
+                          width: int, seed: int) -> dict[str, np.ndarray]:
+    return {"norms": _torch_grad_norms(X, y, activation, depth, width, seed, [(X, y)])}
+
+
+def _grad_norms_stale(out: dict[str, Any], case: Case) -> str | None:
+    args = case.args
+    stale = _torch_grad_norms(**args, batches=[stale_batch(args["X"], args["y"]),
+                                               (args["X"], args["y"])])
+    if same(out.get("norms"), stale):
+        return ("norms include the gradients the model held before your backward pass (the "
+                "check hands over a model that was used before, as after a training step): "
+                "gradients accumulate, so call model.zero_grad() before model.backward")
+    return None
 
 
 register(Question(
@@ -175,6 +196,7 @@ register(Question(
     outputs=("norms",),
     **split_suites(_grad_norm_cases),
     reference=_grad_norms_reference,
+    requirements=(_grad_norms_stale,),
     runner="ch02.layer_grad_norms",
     forbidden=NO_FRAMEWORKS,
     needs=("torch",),
@@ -283,5 +305,120 @@ register(Question(
     hidden=_prelu_hidden,
     reference=_prelu_reference,
     requirements=(_prelu_bug_still_there,),
+    needs=("torch",),
+))
+
+# -- ch02.backward_factors (predict, then measure: how fast the gradient shrinks per layer) ---
+
+_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+
+
+def _bf_case(rng: np.random.Generator, activation: str, sizes: list[int], n: int,
+             gain: float) -> Case:
+    weights = [gain * rng.normal(scale=np.sqrt(1.0 / a), size=(b, a))
+               for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    return Case({"weights": weights, "x": rng.normal(size=(n, sizes[0])),
+                 "grad_out": rng.normal(size=(n, sizes[-1])), "activation": activation})
+
+
+def _bf_public() -> list[Case]:
+    rng = np.random.default_rng(2107)
+    return [_bf_case(rng, "sigmoid", [6] * 5, 10, 1.0),
+            _bf_case(rng, "tanh", [5, 7, 4, 6], 3, 2.0),
+            _bf_case(rng, "relu", [8] * 4, 12, 1.5),
+            _bf_case(rng, "sigmoid", [4, 4], 1, 4.0)]
+
+
+def _bf_hidden(rng: np.random.Generator) -> list[Case]:
+    return [_bf_case(rng, str(rng.choice(_ACTIVATIONS)),
+                     [int(rng.integers(3, 9))] * int(rng.integers(3, 7)),
+                     int(rng.integers(2, 20)), float(rng.uniform(0.5, 4.0))),
+            _bf_case(rng, str(rng.choice(_ACTIVATIONS)),
+                     [int(k) for k in rng.integers(2, 9, size=4)], int(rng.integers(1, 9)),
+                     float(rng.uniform(0.5, 4.0)))]
+
+
+def _bf_reference(weights: list[np.ndarray], x: np.ndarray, grad_out: np.ndarray,
+                  activation: str) -> dict[str, np.ndarray]:
+    import torch
+
+    f = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[activation]
+    hs = [torch.tensor(x, requires_grad=True)]
+    for w in weights:
+        h = f(hs[-1] @ torch.tensor(w).T)
+        h.retain_grad()
+        hs.append(h)
+    hs[-1].backward(torch.tensor(grad_out))
+    norms = [float(torch.linalg.norm(h.grad)) for h in hs]
+    return {"factors": np.array(norms[:-1]) / np.array(norms[1:])}
+
+
+def _bf_mutant(weights, x, grad_out, activation, slope=True, transpose=False,
+               sigmoid_from_z=False):
+    """NumPy's backward of the chain with one named mistake: factors, input to output."""
+    f = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh,
+         "relu": lambda z: np.maximum(z, 0)}[activation]
+    zs, h = [], x
+    for w in weights:
+        zs.append(h @ w.T)
+        h = f(zs[-1])
+    g, factors = grad_out, []
+    for w, z in zip(reversed(weights), reversed(zs), strict=True):
+        s = f(z)
+        d = {"sigmoid": z * (1 - z) if sigmoid_from_z else s * (1 - s), "tanh": 1 - s**2,
+             "relu": (z > 0) * 1.0}[activation]
+        new = (g * d if slope else g) @ (w.T if transpose else w)
+        factors.append(np.linalg.norm(new) / np.linalg.norm(g))
+        g = new
+    return {"factors": np.array(factors[::-1])}
+
+
+def _bf_square(mutant):
+    """A transposed weight only runs where every weight is square (elsewhere: the right
+    answer, which names no mistake)."""
+    def run(**args):
+        if any(w.shape[0] != w.shape[1] for w in args["weights"]):
+            return _bf_mutant(**args)
+        return mutant(**args)
+    return run
+
+
+BF_NO_SLOPE = ("factors match a backward pass without the activation's derivative: multiply "
+               "the upstream gradient by f'(z_l) entrywise before the product with W_l, (2.14)")
+BF_TRANSPOSED = ("factors match a backward pass through W_l^T: with z = h W^T, the gradient of "
+                 "h is (grad of z) @ W, not @ W.T (the shapes agree only for square W)")
+BF_SIGMOID_FROM_Z = ("factors match sigmoid'(z) computed as z (1 - z): the formula holds for "
+                     "the output, sigma'(z) = s (1 - s) with s = sigma(z)")
+BF_RECIPROCAL = ("factors are the reciprocals of the expected ones: the factor of layer l is "
+                 "||grad h_{l-1}|| / ||grad h_l||, below 1 where the gradient shrinks")
+BF_REVERSED = ("factors are in reverse order: list them from the input (layer 1) to the "
+               "output (layer D), as the layers are numbered")
+
+
+def _bf_right(**args):
+    return _bf_mutant(**args)
+
+
+_bf_catalogue = _catalogue(_bf_right, [
+    (BF_NO_SLOPE, lambda **a: _bf_mutant(**a, slope=False)),
+    (BF_TRANSPOSED, _bf_square(lambda **a: _bf_mutant(**a, transpose=True))),
+    (BF_SIGMOID_FROM_Z, lambda **a: (_bf_mutant(**a, sigmoid_from_z=True)
+                                     if a["activation"] == "sigmoid" else _bf_mutant(**a))),
+    (BF_RECIPROCAL, lambda **a: {"factors": 1 / _bf_mutant(**a)["factors"]}),
+    (BF_REVERSED, lambda **a: {"factors": _bf_mutant(**a)["factors"][::-1]}),
+])
+
+
+register(Question(
+    id="ch02.backward_factors",
+    points=3,
+    description="The factor ||grad h_{l-1}|| / ||grad h_l|| by which each layer of a chain "
+                "h_l = f(h_{l-1} W_l^T) scales the gradient, input to output.",
+    signature="backward_factors(weights, x, grad_out, activation) -> factors",
+    outputs=("factors",),
+    public=_bf_public,
+    hidden=_bf_hidden,
+    reference=_bf_reference,
+    requirements=(_bf_catalogue,),
     needs=("torch",),
 ))

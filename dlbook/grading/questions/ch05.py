@@ -394,3 +394,108 @@ register(Question(
     reference=_bv_reference,
     requirements=(_bv_catalogue,),
 ))
+
+# -- ch05.calibration_find_the_bug (a planted weighting bug a calibrated sample exposes) --------
+
+CAL_EDGE = ("counts differ where a probability sits exactly on a bin edge: the bins are "
+            "(lo, hi], so p = 0.5 with 4 bins belongs to the bin (0.25, 0.5], and the first bin "
+            "also holds p = 0 (scikit-learn's calibration_curve, the chapter's rule)")
+CAL_UNWEIGHTED = ("ece still carries the planted bug: it is the plain mean of the non-empty "
+                  "bins' gaps; weight each gap by its bin's share of the points, |B_b| / N")
+CAL_ALL_BINS = ("ece is the sum of the gaps divided by the number of bins: weight each gap by "
+                "its bin's share of the points, |B_b| / N")
+CAL_SIGNED = ("ece matches the signed gaps acc - conf: without the absolute value, "
+              "overconfident and underconfident bins cancel")
+CAL_TOP_LABEL = ("that is the top-label ECE (confidence max(p, 1 - p) against the accuracy of "
+                 "the thresholded prediction); here the bins hold p, the probability of the "
+                 "positive class, against the fraction of positives, as in the reliability "
+                 "diagram")
+
+
+def _cal_bins(y_true, p, n_bins, edge_up=False):
+    """Bin ids, counts and per-bin (fraction of positives, mean p)."""
+    if edge_up:
+        ids = np.minimum(np.floor(p * n_bins).astype(np.int64), n_bins - 1)
+    else:
+        ids = np.searchsorted(np.linspace(0, 1, n_bins + 1)[1:-1], p)
+    counts = np.bincount(ids, minlength=n_bins)
+    with np.errstate(invalid="ignore"):
+        acc = np.bincount(ids, y_true, minlength=n_bins) / counts
+        conf = np.bincount(ids, p, minlength=n_bins) / counts
+    return counts, acc, conf
+
+
+def _cal_mutant(y_true, p, n_bins, weighting="size", gap=np.abs, edge_up=False):
+    counts, acc, conf = _cal_bins(y_true, p, n_bins, edge_up)
+    full = counts > 0
+    gaps = gap(acc[full] - conf[full])
+    ece = {"size": np.sum(gaps * counts[full]) / len(p), "plain": np.mean(gaps),
+           "bins": np.sum(gaps) / n_bins}[weighting]
+    return {"counts": counts, "ece": np.float64(ece)}
+
+
+def _cal_top_label(y_true, p, n_bins):
+    conf = np.maximum(p, 1 - p)
+    right = ((p > 0.5) == (y_true == 1)).astype(np.float64)
+    return _cal_mutant(right, conf, n_bins)
+
+
+_cal_catalogue = _catalogue(lambda **a: _cal_mutant(**a), [
+    (CAL_EDGE, lambda **a: {"counts": _cal_mutant(**a, edge_up=True)["counts"]}),
+    (CAL_UNWEIGHTED, lambda **a: {"ece": _cal_mutant(**a, weighting="plain")["ece"]}),
+    (CAL_ALL_BINS, lambda **a: {"ece": _cal_mutant(**a, weighting="bins")["ece"]}),
+    (CAL_SIGNED, lambda **a: {"ece": _cal_mutant(**a, gap=lambda d: d)["ece"]}),
+    (CAL_SIGNED, lambda **a: {"ece": np.abs(_cal_mutant(**a, gap=lambda d: d)["ece"])}),
+    (CAL_TOP_LABEL, _cal_top_label),  # binned by confidence, or ...
+    (CAL_TOP_LABEL, lambda **a: {"ece": _cal_top_label(**a)["ece"]}),  # ... counts of p
+])
+
+
+def _cal_case(rng: np.random.Generator, n: int, n_bins: int, spread: float) -> Case:
+    p = rng.beta(spread, spread, size=n)
+    # 0 and 1 once each and, where the edges k / n_bins are exact binary fractions (n_bins a
+    # power of 2), every edge once: there the tie rule decides
+    exact = n_bins & (n_bins - 1) == 0
+    p[: n_bins + 1 if exact else 2] = np.linspace(0, 1, n_bins + 1) if exact else (0.0, 1.0)
+    y = (rng.uniform(size=n) < np.clip(1.3 * (p - 0.5) + 0.5, 0, 1)).astype(np.int64)
+    return Case({"y_true": y, "p": p, "n_bins": n_bins})
+
+
+def _cal_public() -> list[Case]:
+    rng = np.random.default_rng(2505)
+    hand = Case({"y_true": np.array([0, 1, 1, 0, 1, 0, 0, 1]),  # 0.1, 0.9: one top-label bin
+                 "p": np.array([0.1, 0.2, 0.5, 0.5, 0.5, 0.75, 0.9, 1.0]), "n_bins": 8})
+    return [hand, _cal_case(rng, 40, 4, 0.5), _cal_case(rng, 200, 10, 0.3),
+            _cal_case(rng, 25, 8, 2.0)]
+
+
+def _cal_hidden(rng: np.random.Generator) -> list[Case]:
+    return [_cal_case(rng, int(rng.integers(20, 300)), n_bins, float(rng.uniform(0.2, 2.0)))
+            for n_bins in (int(rng.choice([4, 8, 16])), int(rng.choice([5, 10, 15])))]
+
+
+def _cal_reference(y_true: np.ndarray, p: np.ndarray, n_bins: int) -> dict[str, Any]:
+    # Loops over the bins (lo, hi], the first closed at 0: independent of the vectorised
+    # binning above and of dlbook.metrics.
+    edges = np.linspace(0, 1, n_bins + 1)
+    counts, ece = np.zeros(n_bins, dtype=np.int64), 0.0
+    for b in range(n_bins):
+        inside = (p > edges[b]) & (p <= edges[b + 1]) if b else p <= edges[1]
+        counts[b] = inside.sum()
+        if counts[b]:
+            ece += counts[b] / len(p) * abs(y_true[inside].mean() - p[inside].mean())
+    return {"ece": np.float64(ece), "counts": counts}
+
+
+register(Question(
+    id="ch05.calibration_find_the_bug",
+    points=3,
+    description="The expected calibration error of binary probabilities over n_bins equal bins "
+                "(lo, hi], and the number of points in each bin, after finding a planted bug.",
+    signature="expected_calibration_error(y_true, p, n_bins) -> (ece, counts)",
+    outputs=("ece", "counts"),
+    public=_cal_public,
+    hidden=_cal_hidden,
+    reference=_cal_reference,
+    requirements=(_cal_catalogue,),
+))

@@ -1,6 +1,7 @@
 """Chapter 2 runners: a sigmoid that must not overflow, and gradient norms of a given model."""
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -8,12 +9,31 @@ import numpy as np
 from dlbook.grading.compare import Mismatch
 
 
+def _source(fn: Any) -> str:
+    """The answer's source code, or "" where Python cannot find it."""
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return ""
+
+
 def stable_sigmoid(fn: Any, args: dict[str, Any]) -> Any:
-    """Call ``fn(x)`` with overflow raising (underflow, exp(-1000) = 0, is harmless)."""
+    """Call ``fn(x)`` with overflow raising (underflow, exp(-1000) = 0, is harmless).
+
+    An answer that overflows is told why; where its code calls ``where``, the message names
+    the usual cause: ``np.where(c, a, b)`` computes both ``a`` and ``b`` for every entry.
+    """
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
         try:
             return fn(*args.values())
         except FloatingPointError as err:
+            if "where" in _source(fn):
+                raise Mismatch(
+                    f"stable_sigmoid overflowed ({err}) although it picks a branch with "
+                    "np.where: np.where(cond, a, b) evaluates both a and b for every entry "
+                    "before choosing, so the branch meant for x >= 0 still runs exp(-x) at "
+                    "x = -1000 (or exp(x) at x = +1000); compute e = exp(-|x|) first and "
+                    "write both branches with e") from None
             raise Mismatch(f"stable_sigmoid overflowed ({err}): exponentiate only "
                            "non-positive numbers, e.g. exp(-|x|)") from None
 
@@ -46,8 +66,21 @@ def build_model(X: np.ndarray, y: np.ndarray, activation: str, depth: int, width
     return nn.Sequential(*layers[:-1])  # no activation after the output layer
 
 
+def stale_batch(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The batch whose gradients the model already holds when the answer gets it."""
+    return X[::-1] * 2.0, y
+
+
 def layer_grad_norms(fn: Any, args: dict[str, Any]) -> Any:
-    """``fn(model, X, y)`` for the model the case describes."""
-    model = build_model(args["X"], args["y"], args["activation"], args["depth"],
-                        args["width"], args["seed"])
-    return fn(model, args["X"], args["y"])
+    """``fn(model, X, y)`` for the model the case describes, handed over as a model is after
+    training: holding the gradients of an earlier batch (``stale_batch``), which an answer
+    must clear before its backward pass, since gradients accumulate."""
+    from dlbook import nn
+
+    X, y = args["X"], args["y"]
+    model = build_model(X, y, args["activation"], args["depth"], args["width"], args["seed"])
+    crit = nn.CrossEntropyLoss()
+    X_old, y_old = stale_batch(X, y)
+    crit(model(X_old), y_old)
+    model.backward(crit.backward())
+    return fn(model, X, y)
