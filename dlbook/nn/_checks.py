@@ -38,3 +38,14 @@ def check_grad(grad_out: Any, shape: tuple[int, ...], who: str) -> np.ndarray:
         raise ValueError(f"{who}.backward: grad_out has shape {grad_out.shape}, "
                          f"the forward output had shape {tuple(shape)}")
     return grad_out
+
+
+def batched_images(x: Any, who: str, channels: int | None = None) -> tuple[np.ndarray, bool]:
+    """``x`` as a float ``(N, C, H, W)`` array, and whether it came unbatched ``(C, H, W)``
+    (then ``N = 1`` is added); with ``channels``, ``C`` must equal it (the layers' one check
+    of image input: convolutions and pooling)."""
+    x = float_array(x, who)
+    check_ndim(x, (3, 4), who, "(N, C, H, W) or (C, H, W)")
+    if channels is not None:
+        check_dim(x, -3, channels, who, "in_channels")
+    return (x[None], True) if x.ndim == 3 else (x, False)

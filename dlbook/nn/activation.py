@@ -350,16 +350,34 @@ class Tanh(Module):
         return check_grad(grad_out, y.shape, "Tanh") * (1 - y * y)
 
 
-def _softmax_dim(dim: int | None, ndim: int, name: str) -> int:
-    """``dim``, or torch's legacy implicit choice (with torch's warning) when it is None."""
-    if dim is not None:
-        return dim
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. "
-                  "Change the call to include dim=X as an argument.", UserWarning, stacklevel=3)
-    return 0 if ndim in (0, 1, 3) else 1
+class _SoftmaxBase(Module):
+    """What Softmax and LogSoftmax share: ``dim`` (torch's legacy implicit choice, with
+    torch's warning, when it is None) and a forward that saves the output and the axis."""
+
+    _function = staticmethod(F.softmax)
+    _name = "softmax"
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = float_array(x, type(self).__name__)
+        dim = self.dim
+        if dim is None:
+            warnings.warn(f"Implicit dimension choice for {self._name} has been deprecated. "
+                          "Change the call to include dim=X as an argument.", UserWarning,
+                          stacklevel=3)
+            dim = 0 if x.ndim in (0, 1, 3) else 1
+        out = self._function(x, dim)
+        self.save_for_backward(out=out, axis=dim if x.ndim else None)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
 
 
-class Softmax(Module):
+class Softmax(_SoftmaxBase):
     r""":math:`y_i = e^{x_i} / \sum_j e^{x_j}` along ``dim``, by log-sum-exp (max subtracted).
 
     Args:
@@ -379,27 +397,13 @@ class Softmax(Module):
     a vector-Jacobian product that never builds the :math:`C \times C` Jacobian.
     """
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        x = float_array(x, "Softmax")
-        dim = _softmax_dim(self.dim, x.ndim, "softmax")
-        out = F.softmax(x, dim)
-        self.save_for_backward(out=out, axis=dim if x.ndim else None)
-        return out
-
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         s = self.saved
         grad_out = check_grad(grad_out, s.out.shape, "Softmax")
         return s.out * (grad_out - np.sum(grad_out * s.out, axis=s.axis, keepdims=True))
 
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
-
-class LogSoftmax(Module):
+class LogSoftmax(_SoftmaxBase):
     r""":math:`y_i = x_i - \log \sum_j e^{x_j}` along ``dim``, by log-sum-exp (max subtracted).
 
     Args:
@@ -415,21 +419,10 @@ class LogSoftmax(Module):
         \frac{\partial L}{\partial x_j} = g_j - e^{y_j} \sum_i g_i.
     """
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        x = float_array(x, "LogSoftmax")
-        dim = _softmax_dim(self.dim, x.ndim, "log_softmax")
-        out = F.log_softmax(x, dim)
-        self.save_for_backward(out=out, axis=dim if x.ndim else None)
-        return out
+    _function = staticmethod(F.log_softmax)
+    _name = "log_softmax"
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         s = self.saved
         grad_out = check_grad(grad_out, s.out.shape, "LogSoftmax")
         return grad_out - np.exp(s.out) * np.sum(grad_out, axis=s.axis, keepdims=True)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"

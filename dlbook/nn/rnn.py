@@ -200,6 +200,16 @@ class RNNBase(Module):
         return dropout_mask(inp.shape, self.dropout, inp.dtype, self.generator)
 
     # -- backward ---------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, hx: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """``(output, h_n)`` for the one-state layers (RNN, GRU); the LSTM overrides it."""
+        output, (h_n,) = self._forward(x, None if hx is None else (hx,))
+        return output, h_n
+
+    def backward(self, grad_output: np.ndarray | None, grad_h_n: np.ndarray | None = None):
+        """``backward(grad_output, grad_h_n=None)`` of the one-state layers (RNN, GRU)."""
+        return self._backward(grad_output, (grad_h_n,))
+
     def _backward(self, grad_output: Any, grad_state_n: tuple) -> Any:
         s = self.saved
         who = type(self).__name__
@@ -313,14 +323,6 @@ class RNN(RNNBase):
                          dtype=dtype, generator=generator)
         self.nonlinearity = nonlinearity
 
-    def forward(self, x: np.ndarray, hx: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-        output, (h_n,) = self._forward(x, None if hx is None else (hx,))
-        return output, h_n
-
-    def backward(self, grad_output: np.ndarray | None, grad_h_n: np.ndarray | None = None):
-        return self._backward(grad_output, (grad_h_n,))
-
 
 class LSTM(RNNBase):
     r"""Long short-term memory (Hochreiter & Schmidhuber 1997), as ``torch.nn.LSTM``.
@@ -376,11 +378,3 @@ class GRU(RNNBase):
                  generator: np.random.Generator | None = None) -> None:
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, dtype=dtype, generator=generator)
-
-    def forward(self, x: np.ndarray, hx: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-        output, (h_n,) = self._forward(x, None if hx is None else (hx,))
-        return output, h_n
-
-    def backward(self, grad_output: np.ndarray | None, grad_h_n: np.ndarray | None = None):
-        return self._backward(grad_output, (grad_h_n,))
