@@ -149,6 +149,12 @@ def _conv(in_ch: int, out_ch: int, k: int, size: int, **kwargs: Any
     return build
 
 
+def _layernorm(dtype: np.dtype, batch: int, device: str) -> Pair:
+    import torch
+
+    return layer_pair(nn.LayerNorm(64), torch.nn.LayerNorm(64), (batch, 32, 64), dtype, device)
+
+
 def _maxpool(dtype: np.dtype, batch: int, device: str) -> Pair:
     import torch
 
@@ -269,10 +275,13 @@ CASES: tuple[BenchCase, ...] = (
     BenchCase("MLP training step 64-128-128-10", "mlp", _mlp),
     BenchCase("Conv2d LeNet 6->16 5x5 on 14x14", "conv", _conv(6, 16, 5, 14)),
     BenchCase("Conv2d ResNet 32->32 3x3 on 16x16", "conv", _conv(32, 32, 3, 16, padding=1)),
+    BenchCase("Conv2d 16->32 3x3 pad 1 on 16x16", "conv", _conv(16, 32, 3, 16, padding=1),
+              batches=(1, 32)),
     BenchCase("Conv2d depthwise 32 3x3 on 16x16", "conv",
               _conv(32, 32, 3, 16, padding=1, groups=32)),
     BenchCase("MaxPool2d 2x2 on 16x16x16", "pool", _maxpool),
     BenchCase("BatchNorm2d 32 on 16x16 (train)", "norm", _batchnorm),
+    BenchCase("LayerNorm 64 on 32 positions", "norm", _layernorm),
     BenchCase("LSTM 32->64, 20 steps", "lstm", _recurrent("LSTM")),
     BenchCase("GRU 32->64, 20 steps", "gru", _recurrent("GRU")),
     BenchCase("MultiheadAttention 64, 4 heads, 32 positions", "attention", _attention),

@@ -39,27 +39,36 @@ def _cell(result: BenchResult | None) -> tuple[str, str]:
     return times, ratio
 
 
+def _threads_text(threads: int | Sequence[int]) -> str:
+    counts = [threads] if isinstance(threads, int) else list(threads)
+    return " and ".join(map(str, counts)) + (" thread" if counts == [1] else " threads")
+
+
 def markdown_table(results: Sequence[BenchResult], setup: dict[str, Any]) -> str:
-    """One row per case and batch size, float32 and float64 side by side, the setup above."""
+    """One row per case, batch size and thread count, float32 and float64 side by side, the
+    setup above."""
     blas = ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']})"
                      for b in setup.get("blas", [])) or "unknown"
     targets = sorted({(r.dtype, r.kind, r.target) for r in results})
     target_text = "; ".join(f"{kind} {dtype} {target:g}x" for dtype, kind, target in targets
                             if target != 1.0) or "none above 1x"
-    lines = [f"Measured on {setup['machine']['cpu']} ({setup['machine']['cores']} cores), "
-             f"{setup['threads']} thread(s) for NumPy's BLAS ({blas}) and for torch "
-             f"{setup['machine']['torch']}, on {setup['machine']['date']}. Median of "
+    load = setup.get("load_average", {}).get("before")
+    load_text = f" (load average {load[0]:.2f} before the run)" if load else ""
+    lines = [f"Measured on {setup['machine']['cpu']} ({setup['machine']['cores']} cores)"
+             f"{load_text}, {_threads_text(setup['threads'])} for NumPy's BLAS ({blas}) and "
+             f"for torch {setup['machine']['torch']}, on {setup['machine']['date']}. Median of "
              "interleaved repeats; ratio = NumPy time / torch time; target 1x except "
              f"{target_text}; ✗ marks a miss.", ""]
-    by_key = {(r.case, r.batch, r.dtype): r for r in results}
-    rows = list(dict.fromkeys((r.case, r.batch) for r in results))
+    by_key = {(r.case, r.batch, r.threads, r.dtype): r for r in results}
+    rows = list(dict.fromkeys((r.case, r.batch, r.threads) for r in results))
     cuda = any(r.torch_cuda_s is not None for r in results)
-    lines += ["| case | batch | float32 ms (NumPy / torch) | ratio | float64 ms (NumPy / torch) "
-              "| ratio |" + (" torch CUDA float32 ms |" if cuda else ""),
-              "|---|---:|---:|---:|---:|---:|" + ("---:|" if cuda else "")]
-    for case, batch in rows:
-        f32, f64 = by_key.get((case, batch, "float32")), by_key.get((case, batch, "float64"))
-        row = f"| {case} | {batch} | " + " | ".join(_cell(f32) + _cell(f64)) + " |"
+    lines += ["| case | batch | threads | float32 ms (NumPy / torch) | ratio "
+              "| float64 ms (NumPy / torch) | ratio |"
+              + (" torch CUDA float32 ms |" if cuda else ""),
+              "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if cuda else "")]
+    for case, batch, threads in rows:
+        f32, f64 = (by_key.get((case, batch, threads, dt)) for dt in ("float32", "float64"))
+        row = f"| {case} | {batch} | {threads} | " + " | ".join(_cell(f32) + _cell(f64)) + " |"
         if cuda:
             row += f" {f32.torch_cuda_s * 1e3:.3g} |" if f32 and f32.torch_cuda_s else " |"
         lines.append(row)
@@ -76,7 +85,7 @@ def plot_ratios(results: Sequence[BenchResult], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{r.case} · {r.dtype} · N={r.batch}" for r in results]
+    labels = [f"{r.case} · {r.dtype} · N={r.batch} · {r.threads}T" for r in results]
     ratios = np.array([r.ratio for r in results])
     fig, ax = plt.subplots(figsize=(8, 0.22 * len(results) + 1.2), dpi=80)
     y = np.arange(len(results))

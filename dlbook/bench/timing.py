@@ -26,6 +26,7 @@ class BenchResult:
     torch_s: float
     target: float
     torch_cuda_s: float | None = None
+    threads: int = 1
 
     @property
     def ratio(self) -> float:
@@ -98,16 +99,20 @@ def _cuda_time(case: BenchCase, dtype: np.dtype, batch: int, repeats: int,
 
 def run_cases(cases: Sequence[BenchCase], dtypes: Sequence[str] = ("float32", "float64"),
               repeats: int = 7, min_time: float = 0.05, quick: bool = False,
-              progress: bool = True) -> list[BenchResult]:
-    """Time every case at every dtype and batch size (the largest batch only when ``quick``)."""
+              progress: bool = True, threads: int = 1) -> list[BenchResult]:
+    """Time every case at every dtype and batch size (the largest batch only when ``quick``),
+    with ``threads`` threads for NumPy's BLAS and for torch."""
     jobs = [(case, np.dtype(dt), batch) for case in cases for dt in dtypes
             for batch in (case.batches[-1:] if quick else case.batches)]
     results = []
-    for case, dtype, batch in tqdm(jobs, desc="benchmarks", disable=not progress):
-        pair = case.build(dtype, batch, "cpu")
-        numpy_s, torch_s = time_pair(pair.numpy_step, pair.torch_step, repeats, min_time)
-        results.append(BenchResult(
-            case=case.name, kind=case.kind, dtype=dtype.name, batch=batch, numpy_s=numpy_s,
-            torch_s=torch_s, target=case.target(dtype),
-            torch_cuda_s=_cuda_time(case, dtype, batch, repeats, min_time)))
+    with fixed_threads(threads):
+        for case, dtype, batch in tqdm(jobs, desc=f"benchmarks, {threads} thread(s)",
+                                       disable=not progress):
+            pair = case.build(dtype, batch, "cpu")
+            numpy_s, torch_s = time_pair(pair.numpy_step, pair.torch_step, repeats, min_time)
+            results.append(BenchResult(
+                case=case.name, kind=case.kind, dtype=dtype.name, batch=batch,
+                numpy_s=numpy_s, torch_s=torch_s, target=case.target(dtype),
+                torch_cuda_s=_cuda_time(case, dtype, batch, repeats, min_time),
+                threads=threads))
     return results

@@ -9,6 +9,7 @@ import torch
 
 from dlbook import cli
 from dlbook.bench import CASES, BenchResult, select, write_outputs
+from dlbook.bench.command import all_cores
 from dlbook.bench.report import markdown_table
 from dlbook.bench.timing import fixed_threads, time_pair
 
@@ -88,12 +89,27 @@ def test_outputs_are_written(tmp_path):
     assert markdown_table(results, setup).count("\n| Linear") == 1  # one row per case, batch
 
 
+def test_one_row_per_thread_count():
+    setup = {"threads": [1, 2], "blas": [], "machine": {"cpu": "x", "cores": 2, "torch": "2",
+                                                        "date": "2026-01-01"},
+             "load_average": {"before": [0.5, 0.5, 0.5]}}
+    results = [BenchResult("Linear", "mlp", "float32", 64, 1e-3, 1e-3, 1.0, threads=n)
+               for n in (1, 2)]
+    table = markdown_table(results, setup)
+    assert "| Linear | 64 | 1 |" in table and "| Linear | 64 | 2 |" in table
+    assert "1 and 2 threads" in table and "load average 0.50" in table
+
+
 def test_cli_quick_run_writes_the_table(tmp_path, capsys):
     code = cli.main(["bench", "--quick", "--filter", "maxpool", "--dtype", "float64",
                      "--repeats", "1", "--out", str(tmp_path)])
     assert code == 0
     assert "MaxPool2d 2x2" in capsys.readouterr().out
-    assert json.loads((tmp_path / "results.json").read_text())["results"][0]["batch"] == 64
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["results"][0]["batch"] == 64
+    # by default one thread and every core this process may use
+    assert [r["threads"] for r in data["results"]] == list(dict.fromkeys([1, all_cores()]))
+    assert data["setup"]["threads"] == list(dict.fromkeys([1, all_cores()]))
 
 
 def test_cli_rejects_bad_arguments(capsys):
