@@ -36,6 +36,7 @@ from dlbook.nn.loss import (
 from dlbook.nn.module import Module, is_grad_enabled, no_grad
 from dlbook.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from dlbook.nn.parameter import Parameter
+from dlbook.nn.pixel_norm import PixelNorm
 from dlbook.nn.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from dlbook.nn.regularization import Penalty, l1_penalty, l2_penalty
 from dlbook.nn.rnn import GRU, LSTM, RNN
@@ -62,5 +63,5 @@ __all__ += ["ModuleList", "MultiheadAttention", "TransformerDecoder", "Transform
             "TransformerEncoder", "TransformerEncoderLayer"]
 __all__ += ["GCNConv", "normalized_adjacency"]
 __all__ += ["GaussianKLLoss", "Reparameterize"]
-__all__ += ["AdaIN"]
+__all__ += ["AdaIN", "PixelNorm"]
 __all__ += ["HuberLoss", "SmoothL1Loss"]
