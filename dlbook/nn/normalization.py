@@ -63,11 +63,29 @@ from dlbook.nn.parameter import Parameter
 # -- the shared standardisation ---------------------------------------------------------------
 @dataclass(frozen=True)
 class NormCache:
-    """What :func:`normalize_backward` needs: the standardised input and :math:`1/\\sigma`."""
+    """What :func:`normalize_backward` needs: the standardised input and :math:`1/\\sigma`
+    (with the reduced axes kept, size 1), and the reduced axes."""
 
     x_hat: np.ndarray
     inv_std: np.ndarray
     axes: tuple[int, ...]
+
+
+def group_sum(axes: tuple[int, ...], a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """``sum(a * b)`` (or ``sum(a)``) over ``axes``, keeping them (size 1); no temporary.
+
+    One ``einsum`` pass over memory: the product is never stored, which is what makes the
+    normalisation layers memory-bound rather than allocation-bound.
+    """
+    letters = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
+    kept = "".join(letter for i, letter in enumerate(letters) if i not in axes)
+    spec = letters if b is None else f"{letters},{letters}"
+    total = np.einsum(f"{spec}->{kept}", *((a,) if b is None else (a, b)))
+    return total.reshape([1 if i in axes else n for i, n in enumerate(a.shape)])
+
+
+def _positive_axes(axes: tuple[int, ...], ndim: int) -> tuple[int, ...]:
+    return tuple(sorted(a % ndim for a in axes))
 
 
 def normalize_forward(x: np.ndarray, axes: tuple[int, ...], eps: float
@@ -75,27 +93,46 @@ def normalize_forward(x: np.ndarray, axes: tuple[int, ...], eps: float
     r"""Standardise ``x`` over ``axes``: :math:`\hat x = (x - \mu)/\sqrt{\sigma^2 + \epsilon}`.
 
     Returns ``(x_hat, mean, var, cache)``; ``mean`` and the *biased* ``var`` keep the reduced
-    axes (size 1), so they broadcast against ``x``.
+    axes (size 1), so they broadcast against ``x``. Two-pass (mean, then the variance of the
+    centred values, which is accurate where :math:`E[x^2] - \mu^2` cancels), three passes
+    over memory in all: sum, centre, sum of squares and scale in place.
     """
-    mean = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True)
+    axes = _positive_axes(axes, x.ndim)
+    m = math.prod(x.shape[a] for a in axes)
+    mean = group_sum(axes, x) / m
+    x_hat = x - mean
+    var = group_sum(axes, x_hat, x_hat) / m
     inv_std = 1.0 / np.sqrt(var + eps)
-    x_hat = (x - mean) * inv_std
+    x_hat *= inv_std
     return x_hat, mean, var, NormCache(x_hat, inv_std, axes)
 
 
-def normalize_backward(grad_x_hat: np.ndarray, cache: NormCache) -> np.ndarray:
+def normalize_backward(grad_x_hat: np.ndarray, cache: NormCache,
+                       sums: tuple[np.ndarray, np.ndarray] | None = None,
+                       gain: np.ndarray | None = None) -> np.ndarray:
     r"""Input gradient of :func:`normalize_forward` (the compact form of the module docstring):
 
     .. math::
         \frac{\partial L}{\partial x} = \frac{s}{M}\Big(M g - \sum g
         - \hat x \sum g \hat x\Big), \qquad s = (\sigma^2+\epsilon)^{-1/2}.
+
+    ``sums``: ``(sum g, sum g x_hat)`` over the axes if the caller has them (BatchNorm's
+    parameter gradients are exactly these). ``gain``: a factor constant over each group
+    (BatchNorm's per-channel :math:`\gamma`, shaped like ``inv_std``): the result is then the
+    gradient for :math:`g \cdot` ``gain`` without forming that product, since the formula is
+    linear in :math:`g`.
     """
     g, x_hat, axes = grad_x_hat, cache.x_hat, cache.axes
     m = math.prod(x_hat.shape[a] for a in axes)
-    sum_g = g.sum(axis=axes, keepdims=True)
-    sum_g_x_hat = (g * x_hat).sum(axis=axes, keepdims=True)
-    return cache.inv_std / m * (m * g - sum_g - x_hat * sum_g_x_hat)
+    sum_g, sum_g_x_hat = sums if sums is not None else (group_sum(axes, g),
+                                                        group_sum(axes, g, x_hat))
+    scale = cache.inv_std if gain is None else cache.inv_std * gain
+    # s (g - sum g / M - x_hat sum(g x_hat) / M), in place over one fresh array
+    grad_x = x_hat * (sum_g_x_hat * (-1.0 / m))
+    grad_x += g
+    grad_x -= sum_g * (1.0 / m)
+    grad_x *= scale
+    return grad_x
 
 
 def _affine_params(shape: tuple[int, ...], affine: bool, bias: bool, dtype
@@ -129,30 +166,14 @@ def _channel_affine_backward(grad_out: np.ndarray, x_hat: np.ndarray, weight: Pa
     """Add the per-channel parameter gradients; return the gradient of ``x_hat``."""
     axes = (0, *range(2, grad_out.ndim))
     if bias is not None:
-        bias.accumulate_grad(grad_out.sum(axis=axes))
+        bias.accumulate_grad(group_sum(axes, grad_out).reshape(-1))
     if weight is None:
         return grad_out
-    weight.accumulate_grad((grad_out * x_hat).sum(axis=axes))
+    weight.accumulate_grad(group_sum(axes, grad_out, x_hat).reshape(-1))
     return grad_out * weight.data.reshape(_channel_shape(grad_out.ndim))
 
 
 # -- batch normalisation ----------------------------------------------------------------------
-def _batch_standardize(x: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Standardise ``(N, C, *)`` per channel; returns ``x_hat`` and the ``(C,)`` mean and biased
-    variance. The same maths as :func:`normalize_forward` over axes ``(0, 2, ...)``, written as
-    per-channel ``einsum`` reductions of an ``(N, C, L)`` view and in-place updates: a third of
-    the passes over memory of the general version.
-    """
-    n, c = x.shape[:2]
-    x3 = x.reshape(n, c, -1)
-    m = n * x3.shape[2]
-    mean = np.einsum("ncl->c", x3) / m
-    x_hat = x3 - mean[:, None]
-    var = np.einsum("ncl,ncl->c", x_hat, x_hat) / m
-    x_hat *= (1.0 / np.sqrt(var + eps))[:, None]
-    return x_hat.reshape(x.shape), mean, var
-
-
 class _BatchNorm(Module):
     r"""Batch normalisation over every axis but the channel axis 1 (Ioffe & Szegedy 2015).
 
@@ -218,23 +239,25 @@ class _BatchNorm(Module):
         check_ndim(x, self._ndims, who, self._layout)
         check_dim(x, 1, self.num_features, who, "num_features")
         use_batch_stats = (self.training or not self.track_running_stats) and x.size > 0
+        # Statistics per channel over (N, L): the shared standardisation on an (N, C, L) view.
+        x3 = x.reshape(x.shape[0], self.num_features, math.prod(x.shape[2:]))
         if x.size == 0:  # an empty batch, as torch: an empty output, statistics untouched
-            x_hat, inv_std = x.copy(), np.ones(self.num_features, dtype=x.dtype)
+            cache = NormCache(x3.copy(), np.ones((1, self.num_features, 1), x.dtype), (0, 2))
         elif use_batch_stats:
             m = x.size // self.num_features
             if m == 1:
                 raise ValueError(f"{who}: expected more than 1 value per channel when "
                                  f"training, got input of shape {x.shape}")
-            x_hat, mean, var = _batch_standardize(x, self.eps)
+            _, mean, var, cache = normalize_forward(x3, (0, 2), self.eps)
             if self.training and self.track_running_stats:
-                self._update_running_stats(mean, var * m / (m - 1))
-            inv_std = 1.0 / np.sqrt(var + self.eps)
+                self._update_running_stats(mean.reshape(-1), var.reshape(-1) * m / (m - 1))
         else:
-            inv_std = 1.0 / np.sqrt(self.running_var + self.eps)
-            x_hat = (x - self.running_mean.reshape(_channel_shape(x.ndim))) \
-                * inv_std.reshape(_channel_shape(x.ndim))
-        self.save_for_backward(x_hat=x_hat, inv_std=inv_std, batch_stats=use_batch_stats)
-        return _channel_affine(x_hat, self.weight, self.bias).astype(x.dtype, copy=False)
+            inv_std = (1.0 / np.sqrt(self.running_var + self.eps)).reshape(1, -1, 1)
+            x_hat = (x3 - self.running_mean.reshape(1, -1, 1)) * inv_std
+            cache = NormCache(x_hat, inv_std, (0, 2))
+        self.save_for_backward(cache=cache, batch_stats=use_batch_stats, shape=x.shape)
+        out = _channel_affine(cache.x_hat, self.weight, self.bias)
+        return out.reshape(x.shape).astype(x.dtype, copy=False)
 
     def _update_running_stats(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
         self.num_batches_tracked = np.asarray(self.num_batches_tracked + 1)
@@ -245,27 +268,19 @@ class _BatchNorm(Module):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         s = self.saved
-        grad_out = check_grad(grad_out, s.x_hat.shape, type(self).__name__)
-        n, c = grad_out.shape[:2]
-        length = math.prod(grad_out.shape[2:])  # not -1: an empty batch has no size to infer
-        g3, x_hat3 = grad_out.reshape(n, c, length), s.x_hat.reshape(n, c, length)
-        sum_g = np.einsum("ncl->c", g3)
-        sum_g_x_hat = np.einsum("ncl,ncl->c", g3, x_hat3)
+        c = s.cache
+        grad_out = check_grad(grad_out, s.shape, type(self).__name__)
+        g3 = grad_out.reshape(c.x_hat.shape)
+        sums = group_sum((0, 2), g3), group_sum((0, 2), g3, c.x_hat)
         if self.bias is not None:
-            self.bias.accumulate_grad(sum_g)
+            self.bias.accumulate_grad(sums[0].reshape(-1))
         if self.weight is not None:
-            self.weight.accumulate_grad(sum_g_x_hat)
-        scale = s.inv_std if self.weight is None else self.weight.data * s.inv_std
-        if not s.batch_stats:
-            return (grad_out * scale.reshape(_channel_shape(grad_out.ndim))).astype(
-                grad_out.dtype, copy=False)
-        # The compact form of the module docstring with g = gamma * grad_out, M = N * L:
-        # dx = gamma * s * (grad_out - sum(grad_out)/M - x_hat * sum(grad_out * x_hat)/M).
-        m = g3.shape[0] * g3.shape[2]
-        grad_x = x_hat3 * (-sum_g_x_hat / m)[:, None]
-        grad_x += g3
-        grad_x -= (sum_g / m)[:, None]
-        grad_x *= scale[:, None]
+            self.weight.accumulate_grad(sums[1].reshape(-1))
+        gain = None if self.weight is None else self.weight.data.reshape(1, -1, 1)
+        if s.batch_stats:
+            grad_x = normalize_backward(g3, c, sums=sums, gain=gain)
+        else:  # eval: affine in x, with constant statistics
+            grad_x = g3 * (c.inv_std if gain is None else c.inv_std * gain)
         return grad_x.reshape(grad_out.shape).astype(grad_out.dtype, copy=False)
 
     def extra_repr(self) -> str:
@@ -342,26 +357,32 @@ class LayerNorm(Module):
             trailing = ", ".join(map(str, self.normalized_shape))
             raise ValueError(f"LayerNorm: given normalized_shape={self.normalized_shape}, "
                              f"expected input of shape (*, {trailing}), got shape {x.shape}")
-        x_hat, _, _, cache = normalize_forward(x, tuple(range(x.ndim - k, x.ndim)), self.eps)
-        self.save_for_backward(cache=cache)
-        out = x_hat
-        if self.weight is not None:
-            out = out * self.weight.data
-        if self.bias is not None:
-            out = out + self.bias.data
-        return out.astype(x.dtype, copy=False)
+        # Rows of M = prod(normalized_shape) values: one 2-D layout for every input shape.
+        rows = x.reshape(-1, math.prod(self.normalized_shape))
+        x_hat, _, _, cache = normalize_forward(rows, (1,), self.eps)
+        self.save_for_backward(cache=cache, shape=x.shape)
+        if self.weight is None:
+            out = x_hat if self.bias is None else x_hat + self.bias.data.reshape(-1)
+        else:
+            out = x_hat * self.weight.data.reshape(-1)
+            if self.bias is not None:
+                out += self.bias.data.reshape(-1)  # in place: ``out`` is a new array
+        return out.reshape(x.shape).astype(x.dtype, copy=False)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        c = self.saved.cache
-        grad_out = check_grad(grad_out, c.x_hat.shape, "LayerNorm")
-        lead = tuple(range(grad_out.ndim - len(self.normalized_shape)))
-        grad_x_hat = grad_out
+        s = self.saved
+        c = s.cache
+        grad_out = check_grad(grad_out, s.shape, "LayerNorm")
+        g = grad_out.reshape(c.x_hat.shape)
+        grad_x_hat = g
         if self.weight is not None:
-            self.weight.accumulate_grad((grad_out * c.x_hat).sum(axis=lead))
-            grad_x_hat = grad_out * self.weight.data
+            self.weight.accumulate_grad(
+                group_sum((0,), g, c.x_hat).reshape(self.normalized_shape))
+            grad_x_hat = g * self.weight.data.reshape(-1)
         if self.bias is not None:
-            self.bias.accumulate_grad(grad_out.sum(axis=lead))
-        return normalize_backward(grad_x_hat, c).astype(grad_out.dtype, copy=False)
+            self.bias.accumulate_grad(group_sum((0,), g).reshape(self.normalized_shape))
+        grad_x = normalize_backward(grad_x_hat, c)
+        return grad_x.reshape(grad_out.shape).astype(grad_out.dtype, copy=False)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
