@@ -66,6 +66,7 @@ def _cases():
         ("Embedding", lambda: nn.Embedding(6, 3), (_labels(7, 6),)),
         ("GCNConv", lambda: nn.GCNConv(5, 3), (x, _adj(4))),
         ("AdaIN", lambda: nn.AdaIN(), (img, _x(2, 3, 4, 4, seed=1))),
+        ("PixelNorm", lambda: nn.PixelNorm(), (x,)),
         ("RNN", lambda: nn.RNN(3, 4, num_layers=2), (seq,)),
         ("LSTM", lambda: nn.LSTM(3, 4, bidirectional=True), (seq,)),
         ("GRU", lambda: nn.GRU(3, 4), (seq,)),
