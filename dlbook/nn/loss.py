@@ -463,7 +463,40 @@ class BCEWithLogitsLoss(_Loss):
         return s.w * scale * ((pt + 1 - s.t) * F.sigmoid(s.x) - pt)
 
 
-class SmoothL1Loss(_Loss):
+class _QuadraticThenLinear(_Loss):
+    r"""The one kernel of SmoothL1Loss and HuberLoss: with :math:`z = |d|`, :math:`d = x - y`,
+
+    .. math::
+        \ell = \begin{cases} \tfrac12 z^2 / q & z < t \\ l\,(z - \tfrac12 t) & \text{otherwise,}
+        \end{cases} \qquad
+        \frac{\partial \ell}{\partial x} = \mathrm{clip}(d / q, -l, l),
+
+    continuous with a continuous slope when :math:`t = q\,l`. SmoothL1 is :math:`(t, q, l) =
+    (\beta, \beta, 1)`, Huber :math:`(\delta, 1, \delta)`: both formulas exactly as torch
+    writes them (multiplying or dividing by 1 is exact). :math:`q = 0` (SmoothL1 with
+    :math:`\beta = 0`) is the L1 loss, gradient :math:`\mathrm{sign}(d)`.
+    """
+
+    _threshold: float
+    _quadratic_divisor: float
+    _linear_factor: float
+
+    def forward(self, input: np.ndarray, target: np.ndarray) -> float | np.ndarray:
+        x, t = _input_and_target(input, target, type(self).__name__)
+        diff = x - t
+        z = np.abs(diff)
+        thr, q, lin = self._threshold, self._quadratic_divisor, self._linear_factor
+        losses = z if q == 0 else np.where(z < thr, 0.5 * z * z / q, lin * (z - 0.5 * thr))
+        return self._finish(losses.astype(x.dtype, copy=False), diff.size, diff=diff)
+
+    def _backward(self, scale: np.ndarray) -> np.ndarray:
+        diff, q, lin = self.saved.diff, self._quadratic_divisor, self._linear_factor
+        if q == 0:
+            return np.sign(diff) * scale
+        return np.clip(diff / q, -lin, lin) * scale
+
+
+class SmoothL1Loss(_QuadraticThenLinear):
     r"""Smooth L1 loss (Girshick 2015, *Fast R-CNN*): quadratic near zero, linear beyond.
 
     With :math:`d_n = x_n - y_n`:
@@ -497,24 +530,18 @@ class SmoothL1Loss(_Loss):
                              f"support negative values for beta), got {beta}")
         self.beta = beta
 
-    def forward(self, input: np.ndarray, target: np.ndarray) -> float | np.ndarray:
-        x, t = _input_and_target(input, target, "SmoothL1Loss")
-        diff = x - t
-        z = np.abs(diff)
-        if self.beta == 0:
-            losses = z
-        else:
-            losses = np.where(z < self.beta, 0.5 * z * z / self.beta, z - 0.5 * self.beta)
-        return self._finish(losses.astype(x.dtype, copy=False), diff.size, diff=diff)
+    @property
+    def _threshold(self) -> float:
+        return self.beta
 
-    def _backward(self, scale: np.ndarray) -> np.ndarray:
-        diff = self.saved.diff
-        if self.beta == 0:
-            return np.sign(diff) * scale
-        return np.clip(diff / self.beta, -1, 1) * scale
+    @property
+    def _quadratic_divisor(self) -> float:
+        return self.beta
+
+    _linear_factor = 1.0
 
 
-class HuberLoss(_Loss):
+class HuberLoss(_QuadraticThenLinear):
     r"""Huber loss (Huber 1964), the loss DQN minimises (Mnih et al. 2015, *Human-level control
     through deep reinforcement learning*): quadratic near zero, linear beyond ``delta``.
 
@@ -547,12 +574,12 @@ class HuberLoss(_Loss):
                              f"non-positive values for delta), got {delta}")
         self.delta = delta
 
-    def forward(self, input: np.ndarray, target: np.ndarray) -> float | np.ndarray:
-        x, t = _input_and_target(input, target, "HuberLoss")
-        diff = x - t
-        z = np.abs(diff)
-        losses = np.where(z < self.delta, 0.5 * z * z, self.delta * (z - 0.5 * self.delta))
-        return self._finish(losses.astype(x.dtype, copy=False), diff.size, diff=diff)
+    @property
+    def _threshold(self) -> float:
+        return self.delta
 
-    def _backward(self, scale: np.ndarray) -> np.ndarray:
-        return np.clip(self.saved.diff, -self.delta, self.delta) * scale
+    _quadratic_divisor = 1.0
+
+    @property
+    def _linear_factor(self) -> float:
+        return self.delta
