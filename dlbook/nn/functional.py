@@ -14,8 +14,7 @@ written once, in the file named below, and imported from there:
 - ``rnn_functional``: ``{rnn,lstm,lstm_proj,gru}_layer_{forward,backward}`` (RNN, LSTM, GRU
   and their cells);
 - ``im2col``: ``im2col``, ``col2im``, ``conv2d_{forward,backward}``,
-  ``conv_transpose2d_{forward,backward}``; ``depthwise``:
-  ``depthwise_conv2d_{forward,backward}`` (Conv2d, ConvTranspose2d);
+  ``conv_transpose2d_{forward,backward}`` (Conv2d, ConvTranspose2d);
 - ``normalization``: ``normalize_forward``, ``normalize_backward`` (the normalisation layers).
 
 NOTE: the files above never import this namespace (it imports them), so there is no import
@@ -32,7 +31,6 @@ from dlbook.nn.attention_functional import (
     scaled_dot_product_attention,
     softmax_rows,
 )
-from dlbook.nn.depthwise import depthwise_conv2d_backward, depthwise_conv2d_forward
 from dlbook.nn.dropout_functional import dropout_mask, keep_mask
 from dlbook.nn.im2col import (
     col2im,
@@ -62,5 +60,4 @@ __all__ += ["gru_layer_backward", "gru_layer_forward", "lstm_layer_backward",
             "lstm_layer_forward", "lstm_proj_layer_backward", "lstm_proj_layer_forward",
             "rnn_layer_backward", "rnn_layer_forward"]
 __all__ += ["col2im", "conv2d_backward", "conv2d_forward", "conv_transpose2d_backward",
-            "conv_transpose2d_forward", "depthwise_conv2d_backward", "depthwise_conv2d_forward",
-            "im2col", "normalize_backward", "normalize_forward"]
+            "conv_transpose2d_forward", "im2col", "normalize_backward", "normalize_forward"]
