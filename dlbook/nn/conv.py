@@ -14,12 +14,6 @@ import numpy as np
 
 from dlbook.nn import init
 from dlbook.nn._checks import check_dim, check_grad, check_ndim, float_array
-from dlbook.nn.depthwise import (
-    DepthwiseCache,
-    depthwise_conv2d_backward,
-    depthwise_conv2d_forward,
-    is_depthwise,
-)
 from dlbook.nn.im2col import (
     _pair,
     conv2d_backward,
@@ -166,17 +160,11 @@ class Conv2d(_ConvNd):
         resolve_padding(self.padding, self.kernel_size, self.stride, self.dilation)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        # NOTE: a depthwise convolution takes the shift-and-add path (dlbook.nn.depthwise):
-        # the same numbers, several times faster than im2col's copy of every pixel kH kW times.
-        forward = (depthwise_conv2d_forward if is_depthwise(self.weight.data.shape, self.groups)
-                   else conv2d_forward)
-        return self._run(x, forward, stride=self.stride, padding=self.padding,
+        return self._run(x, conv2d_forward, stride=self.stride, padding=self.padding,
                          dilation=self.dilation, groups=self.groups)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        depthwise = isinstance(self.saved.cache, DepthwiseCache)
-        return self._run_backward(grad_out, depthwise_conv2d_backward if depthwise
-                                  else conv2d_backward)
+        return self._run_backward(grad_out, conv2d_backward)
 
 
 class ConvTranspose2d(_ConvNd):
