@@ -8,9 +8,27 @@ all-ones weights (the first and last input positions that output depends on).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from dlbook.grading.questions.catalogue import catalogue as _catalogue
 from dlbook.grading.registry import Case, Question, register, split_suites
+
+# -- the catalogue of common mistakes (issue 19) ------------------------------------------------
+# The requirement recomputes the answer with one named mistake (a mutant) and, when the
+# student's outputs equal a mutant's and not the right answer, names the mistake.
+# tests/grading/test_catalogue_ch07_ch11.py plants each one.
+
+RES_SHORTCUT_UNMASKED = ("the shortcut's gradient skips the outer ReLU: both paths start from "
+                         "g_z = grad_out * (z > 0), z = x + relu(x W1^T) W2^T, so "
+                         "grad_x = g_z + (the branch's gradient), not grad_out + ...")
+RES_NO_SHORTCUT = ("grad_x has only the branch's gradient: the identity path adds g_z "
+                   "(= grad_out * (z > 0)) to grad_x")
+RES_INNER_UNMASKED = ("the branch's inner ReLU is not in the gradient: multiply g_z W2 by "
+                      "(x W1^T > 0) before it reaches W1 and x")
+RES_OUTER_UNMASKED = ("the outer ReLU is not in the gradient: y = relu(z), so every path starts "
+                      "from grad_out * (z > 0)")
 
 # -- ch07.residual_backward ---------------------------------------------------------------------
 
@@ -38,6 +56,28 @@ def _residual_reference(x: np.ndarray, W1: np.ndarray, W2: np.ndarray,
     return {"grad_x": xt.grad.numpy(), "grad_W1": w1.grad.numpy(), "grad_W2": w2.grad.numpy()}
 
 
+def _residual_grads(x, W1, W2, grad_out, outer=True, inner=True, shortcut="masked"
+                    ) -> dict[str, Any]:
+    a = x @ W1.T
+    h = np.maximum(a, 0)
+    g_z = grad_out * (x + h @ W2.T > 0) if outer else grad_out
+    g_a = (g_z @ W2) * (a > 0) if inner else g_z @ W2
+    identity = {"masked": g_z, "unmasked": grad_out, "none": 0}[shortcut]
+    return {"grad_x": identity + g_a @ W1, "grad_W1": g_a.T @ x, "grad_W2": g_z.T @ h}
+
+
+def _only(names: tuple[str, ...], **changes: Any) -> Any:
+    """A mutant with ``changes`` that reports only the outputs ``names`` it changes."""
+    return lambda **a: {k: v for k, v in _residual_grads(**a, **changes).items() if k in names}
+
+
+_residual_catalogue = _catalogue(lambda **a: _residual_grads(**a), [
+    (RES_SHORTCUT_UNMASKED, _only(("grad_x",), shortcut="unmasked")),
+    (RES_NO_SHORTCUT, _only(("grad_x",), shortcut="none")),
+    (RES_INNER_UNMASKED, _only(("grad_x", "grad_W1"), inner=False)),
+    (RES_OUTER_UNMASKED, _only(("grad_x", "grad_W1", "grad_W2"), outer=False)),
+])
+
 register(Question(
     id="ch07.residual_backward",
     points=4,
@@ -46,6 +86,7 @@ register(Question(
     outputs=("grad_x", "grad_W1", "grad_W2"),
     **split_suites(_residual_cases),
     reference=_residual_reference,
+    requirements=(_residual_catalogue,),
     needs=("torch",),
 ))
 
