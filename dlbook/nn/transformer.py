@@ -50,17 +50,35 @@ def _activation(activation: str | Module) -> Module:
 
 
 class _TransformerLayer(Module):
-    """What both layers share: the feed-forward block and the residual wiring."""
+    """What both layers share: the sublayers, the feed-forward block and the residual wiring.
 
-    def _init_feedforward(self, d_model: int, dim_feedforward: int, dropout: float,
-                          activation: str | Module, bias: bool, dtype: Any,
-                          generator: np.random.Generator | None) -> None:
+    ``attentions`` names the attention sublayers (``self_attn``, and ``multihead_attn`` in
+    the decoder); each sublayer and the feed-forward block gets a ``norm{k}`` and a
+    ``dropout{k}``, ``k = 1, 2, ...``. Built in torch's order, so the weights are drawn in it.
+    """
+
+    def __init__(self, attentions: tuple[str, ...], d_model: int, nhead: int,
+                 dim_feedforward: int, dropout: float, activation: str | Module,
+                 layer_norm_eps: float, batch_first: bool, norm_first: bool, bias: bool,
+                 dtype: Any, generator: np.random.Generator | None) -> None:
+        super().__init__()
+        for name in attentions:
+            setattr(self, name, MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                   batch_first=batch_first, dtype=dtype,
+                                                   generator=generator))
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype,
                               generator=generator)
         self.dropout = Dropout(dropout, generator=generator)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype,
                               generator=generator)
         self.activation = _activation(activation)
+        self.norm_first = norm_first
+        sublayers = range(1, len(attentions) + 2)
+        for k in sublayers:
+            setattr(self, f"norm{k}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias,
+                                                dtype=dtype))
+        for k in sublayers:
+            setattr(self, f"dropout{k}", Dropout(dropout, generator=generator))
 
     def _feedforward(self, x: np.ndarray, dropout: Dropout) -> np.ndarray:
         return dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
@@ -109,17 +127,8 @@ class TransformerEncoderLayer(_TransformerLayer):
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, *, dtype=np.float32,
                  generator: np.random.Generator | None = None) -> None:
-        super().__init__()
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, dtype=dtype,
-                                            generator=generator)
-        self._init_feedforward(d_model, dim_feedforward, dropout, activation, bias, dtype,
-                               generator)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout, generator=generator)
-        self.dropout2 = Dropout(dropout, generator=generator)
+        super().__init__(("self_attn",), d_model, nhead, dim_feedforward, dropout, activation,
+                         layer_norm_eps, batch_first, norm_first, bias, dtype, generator)
 
     def forward(self, src: Any, src_mask: Any = None, src_key_padding_mask: Any = None,
                 is_causal: bool = False) -> np.ndarray:
@@ -155,22 +164,9 @@ class TransformerDecoderLayer(_TransformerLayer):
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, *, dtype=np.float32,
                  generator: np.random.Generator | None = None) -> None:
-        super().__init__()
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, dtype=dtype,
-                                            generator=generator)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first, dtype=dtype,
-                                                 generator=generator)
-        self._init_feedforward(d_model, dim_feedforward, dropout, activation, bias, dtype,
-                               generator)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout, generator=generator)
-        self.dropout2 = Dropout(dropout, generator=generator)
-        self.dropout3 = Dropout(dropout, generator=generator)
+        super().__init__(("self_attn", "multihead_attn"), d_model, nhead, dim_feedforward,
+                         dropout, activation, layer_norm_eps, batch_first, norm_first, bias,
+                         dtype, generator)
 
     def forward(self, tgt: Any, memory: Any, tgt_mask: Any = None, memory_mask: Any = None,
                 tgt_key_padding_mask: Any = None, memory_key_padding_mask: Any = None,
