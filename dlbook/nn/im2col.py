@@ -27,14 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from dlbook.nn.im2col_batch_last import (
-    col2im_batch_last,
-    im2col_batch_last,
-    prefers_batch_last,
-    rows_batch_last,
-    unrows_batch_last,
-)
-
 Pair = tuple[int, int]
 Pads = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 
@@ -67,6 +59,16 @@ def conv_output_size(size: int, kernel: int, stride: int, pad_total: int, dilati
     return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def window_slices(kernel: int, stride: int, dilation: int, n_out: int) -> list[slice]:
+    """For each kernel offset ``i`` along one axis, the slice of the padded axis that the
+    ``n_out`` windows read at that offset: ``i d, i d + s, ..., i d + s (n_out - 1)``.
+
+    Every shift-and-add loop (``col2im``, depthwise convolution, pooling) walks these.
+    """
+    return [slice(i * dilation, i * dilation + stride * (n_out - 1) + 1, stride)
+            for i in range(kernel)]
+
+
 def pad2d(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     """A copy of ``x`` (``(N, C, H, W)``) padded with ``value``; ``x`` itself when no padding."""
     (top, bottom), (left, right) = pads
@@ -78,13 +80,54 @@ def pad2d(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     return out
 
 
-def _window_view(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
-                 out_hw: Pair) -> np.ndarray:
-    """Read-only view ``(C, kH, kW, N, H_out, W_out)`` of the padded input: no copy."""
-    sN, sC, sH, sW = xp.strides
-    shape = (xp.shape[1], *kernel, xp.shape[0], *out_hw)
-    strides = (sC, dilation[0] * sH, dilation[1] * sW, sN, stride[0] * sH, stride[1] * sW)
-    return as_strided(xp, shape, strides, writeable=False)
+# -- the two column orders ------------------------------------------------------------------
+# NOTE: im2col's columns can be ordered (n, h, w) or (h, w, n). The copy runs fastest when
+# its innermost contiguous run is long: one output row (W_out numbers) in the first order,
+# the whole batch in the second. On LeNet's 4x4 or 10x10 maps a batch of 64 is the longer
+# run and the copy is 3-6x faster; the matrices are equal up to a permutation of their
+# columns, so the GEMM, the gradients and every result are unchanged (tests force both):
+#     cols[(c, i, j), (h, w, n)] = x_pad[n, c, h s_H + i d_H, w s_W + j d_W].
+# Every function below works on a "grid": the (padded) input with its axes in the column
+# order, (C, N, H, W) or (C, H, W, N).
+_GRID = {False: (1, 0, 2, 3), True: (1, 2, 3, 0)}   # (N, C, H, W) -> grid axes
+_NCHW = {False: (1, 0, 2, 3), True: (3, 0, 1, 2)}   # grid axes -> (N, C, H, W)
+
+
+def prefers_batch_last(N: int, out_hw: Pair) -> bool:
+    """Order the columns ``(h, w, n)`` when the batch is a longer contiguous run than an
+    output row (and not 1): measured by ``dlbook bench``, LeNet-size maps gain 2x forward and
+    backward, a 16x16 map with 64 channels would lose 10%."""
+    return N > 1 and N > out_hw[1]
+
+
+def _spatial(batch_last: bool) -> tuple[int, int]:
+    """The grid axes of ``H`` and ``W``."""
+    return (1, 2) if batch_last else (2, 3)
+
+
+def _padded_grid(x: np.ndarray, pads: Pads, batch_last: bool) -> np.ndarray:
+    """``x`` (``(N, C, H, W)``) zero-padded, with its axes in grid order (a view or one copy)."""
+    if not batch_last:
+        return pad2d(x, pads).transpose(_GRID[False])
+    (top, bottom), (left, right) = pads
+    N, C, H, W = x.shape
+    grid = np.zeros((C, H + top + bottom, W + left + right, N), dtype=x.dtype)
+    grid[:, top:top + H, left:left + W, :] = x.transpose(_GRID[True])
+    return grid
+
+
+def _window_view(grid: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out_hw: Pair,
+                 batch_last: bool) -> np.ndarray:
+    """Read-only view ``(C, kH, kW, *positions)`` of a padded grid, no copy; the positions are
+    ``(N, H_out, W_out)`` or ``(H_out, W_out, N)``."""
+    h, w = _spatial(batch_last)
+    shape, strides = list(grid.shape), list(grid.strides)
+    sH, sW = strides[h], strides[w]
+    shape[h], shape[w] = out_hw
+    strides[h], strides[w] = stride[0] * sH, stride[1] * sW
+    return as_strided(grid, (shape[0], *kernel, *shape[1:]),
+                      (strides[0], dilation[0] * sH, dilation[1] * sW, *strides[1:]),
+                      writeable=False)
 
 
 def im2col(x: np.ndarray, kernel_size: int | Pair, stride: int | Pair = 1,
@@ -112,9 +155,11 @@ def im2col(x: np.ndarray, kernel_size: int | Pair, stride: int | Pair = 1,
 
 
 def _im2col(x: np.ndarray, kernel: Pair, stride: Pair, pads: Pads, dilation: Pair,
-            out_hw: Pair) -> np.ndarray:
-    """``im2col`` for ``out_hw`` window positions (which must fit inside the padded input)."""
-    view = _window_view(pad2d(x, pads), kernel, stride, dilation, out_hw)
+            out_hw: Pair, batch_last: bool = False) -> np.ndarray:
+    """``im2col`` for ``out_hw`` window positions (which must fit inside the padded input),
+    columns ordered ``(h, w, n)`` if ``batch_last``."""
+    view = _window_view(_padded_grid(x, pads, batch_last), kernel, stride, dilation, out_hw,
+                        batch_last)
     return np.ascontiguousarray(view).reshape(x.shape[1] * kernel[0] * kernel[1], -1)
 
 
@@ -145,21 +190,31 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kernel_size: in
 
 
 def _col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kernel: Pair, stride: Pair,
-            pads: Pads, dilation: Pair, out_hw: Pair) -> np.ndarray:
-    """``col2im`` for ``out_hw`` window positions (which must fit inside the padded grid)."""
+            pads: Pads, dilation: Pair, out_hw: Pair, batch_last: bool = False) -> np.ndarray:
+    """``col2im`` for ``out_hw`` window positions (which must fit inside the padded grid),
+    columns ordered ``(h, w, n)`` if ``batch_last``; returns ``(N, C, H, W)``, contiguous."""
     (top, bottom), (left, right) = pads
     N, C, H, W = x_shape
-    Ho, Wo = out_hw
-    cols = cols.reshape(C, *kernel, N, Ho, Wo)
-    xp = np.zeros((N, C, H + top + bottom, W + left + right), dtype=cols.dtype)
-    for i in range(kernel[0]):
-        rows = slice(i * dilation[0], i * dilation[0] + stride[0] * (Ho - 1) + 1, stride[0])
-        for j in range(kernel[1]):
-            cs = slice(j * dilation[1], j * dilation[1] + stride[1] * (Wo - 1) + 1, stride[1])
-            xp[:, :, rows, cs] += cols[:, i, j].transpose(1, 0, 2, 3)
-    if top == bottom == left == right == 0:
-        return xp
-    return np.ascontiguousarray(xp[:, :, top:top + H, left:left + W])
+    padded = (N, C, H + top + bottom, W + left + right)
+    # the grid is a view of an (N, C, H, W) buffer, or a contiguous (C, H, W, N) one
+    grid = (np.zeros([padded[a] for a in _GRID[True]], dtype=cols.dtype) if batch_last
+            else np.zeros(padded, dtype=cols.dtype).transpose(_GRID[False]))
+    h, w = _spatial(batch_last)
+    cols = cols.reshape(C, *kernel, *_positions(N, out_hw, batch_last))
+    index = [slice(None)] * 4
+    col_slices = window_slices(kernel[1], stride[1], dilation[1], out_hw[1])
+    for i, rows in enumerate(window_slices(kernel[0], stride[0], dilation[0], out_hw[0])):
+        index[h] = rows
+        for j, cs in enumerate(col_slices):
+            index[w] = cs
+            grid[tuple(index)] += cols[:, i, j]
+    index[h], index[w] = slice(top, top + H), slice(left, left + W)
+    return np.ascontiguousarray(grid[tuple(index)].transpose(_NCHW[batch_last]))
+
+
+def _positions(N: int, hw: Pair, batch_last: bool) -> tuple[int, int, int]:
+    """The shape of the column index: ``(N, H, W)`` or ``(H, W, N)``."""
+    return (*hw, N) if batch_last else (N, *hw)
 
 
 def _out_hw(hw: Pair, kernel: Pair, stride: Pair, pads: Pads, dilation: Pair) -> Pair:
@@ -177,15 +232,17 @@ def _out_hw(hw: Pair, kernel: Pair, stride: Pair, pads: Pads, dilation: Pair) ->
 
 
 # -- group-major matrices ------------------------------------------------------------------
-def _rows(a: np.ndarray, groups: int) -> np.ndarray:
-    """``(N, C, H, W) -> (groups, C / groups, N * H * W)``: channels as matrix rows (a copy)."""
-    N, C, H, W = a.shape
-    return a.transpose(1, 0, 2, 3).reshape(groups, C // groups, N * H * W)
+def _rows(a: np.ndarray, groups: int, batch_last: bool = False) -> np.ndarray:
+    """``(N, C, H, W) -> (groups, C / groups, N H W)``: channels as matrix rows (a copy), the
+    columns in grid order."""
+    return np.ascontiguousarray(a.transpose(_GRID[batch_last])).reshape(
+        groups, a.shape[1] // groups, -1)
 
 
-def _unrows(m: np.ndarray, N: int, H: int, W: int) -> np.ndarray:
-    """Inverse of ``_rows``: ``(groups, C / groups, N * H * W) -> (N, C, H, W)``, contiguous."""
-    return np.ascontiguousarray(m.reshape(-1, N, H, W).transpose(1, 0, 2, 3))
+def _unrows(m: np.ndarray, N: int, H: int, W: int, batch_last: bool = False) -> np.ndarray:
+    """Inverse of ``_rows``: ``(groups, C / groups, N H W) -> (N, C, H, W)``, contiguous."""
+    grid = m.reshape(-1, *_positions(N, (H, W), batch_last))
+    return np.ascontiguousarray(grid.transpose(_NCHW[batch_last]))
 
 
 def _bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -261,16 +318,15 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
     pads = resolve_padding(padding, (kH, kW), stride, dilation)
     Ho, Wo = _out_hw((H, W), (kH, kW), stride, pads, dilation)
     # NOTE: the same matrices with columns in (h, w, n) order where that copies faster
-    # (small maps, see dlbook.nn.im2col_batch_last); results are identical.
+    # (small maps, see prefers_batch_last); results are identical.
     batch_last = prefers_batch_last(N, (Ho, Wo))
-    gather = im2col_batch_last if batch_last else _im2col
-    cols = gather(x, (kH, kW), stride, pads, dilation, (Ho, Wo))
+    cols = _im2col(x, (kH, kW), stride, pads, dilation, (Ho, Wo), batch_last)
     out = _bmm(_weight_matrix(weight, groups), cols.reshape(groups, C_g * kH * kW, -1))
     if bias is not None:
         out += bias.reshape(groups, -1, 1)  # out is a fresh array
     cache = Conv2dCache(cols, batch_last, weight, bias is not None, (N, C, H, W), stride, pads,
                         dilation, groups)
-    return (unrows_batch_last if batch_last else _unrows)(out, N, Ho, Wo), cache
+    return _unrows(out, N, Ho, Wo, batch_last), cache
 
 
 def conv2d_backward(grad_out: np.ndarray, cache: Conv2dCache
@@ -292,7 +348,7 @@ def conv2d_backward(grad_out: np.ndarray, cache: Conv2dCache
         ``(grad_x, grad_weight, grad_bias)``; ``grad_bias`` is None when there was no bias.
     """
     c = cache
-    g = (rows_batch_last if c.batch_last else _rows)(grad_out, c.groups)  # (G, C_out/G, NHoWo)
+    g = _rows(grad_out, c.groups, c.batch_last)                     # (G, C_out/G, N*Ho*Wo)
     cols = c.cols.reshape(c.groups, -1, g.shape[-1])                # (G, C_g*kH*kW, N*Ho*Wo)
     w = _weight_matrix(c.weight, c.groups)
     grad_bias = grad_out.sum(axis=(0, 2, 3)) if c.has_bias else None
@@ -305,9 +361,8 @@ def conv2d_backward(grad_out: np.ndarray, cache: Conv2dCache
                                    full_pads, c.dilation, c.groups)
     else:
         grad_cols = _bmm(w.transpose(0, 2, 1), g)
-        scatter = col2im_batch_last if c.batch_last else _col2im
-        grad_x = scatter(grad_cols, c.x_shape, c.weight.shape[2:], c.stride, c.pads, c.dilation,
-                         grad_out.shape[2:])
+        grad_x = _col2im(grad_cols, c.x_shape, c.weight.shape[2:], c.stride, c.pads,
+                         c.dilation, grad_out.shape[2:], c.batch_last)
     return grad_x, grad_weight, grad_bias
 
 

@@ -1,4 +1,4 @@
-"""dlbook.nn.im2col_batch_last: the (h, w, n) column order gives the same convolution.
+"""im2col's (h, w, n) column order (batch last) gives the same convolution as (n, h, w).
 
 Both layouts are forced in turn on the same inputs (strided, padded, dilated, grouped, batch
 1, non-square) and each is compared with torch in float64, forward and backward, through
@@ -14,13 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlbook.nn import im2col as im2col_module
-from dlbook.nn.im2col import conv2d_backward, conv2d_forward
-from dlbook.nn.im2col_batch_last import (
-    col2im_batch_last,
-    im2col_batch_last,
+from dlbook.nn.im2col import (
+    _col2im,
+    _im2col,
+    _rows,
+    _unrows,
+    conv2d_backward,
+    conv2d_forward,
     prefers_batch_last,
-    rows_batch_last,
-    unrows_batch_last,
 )
 
 
@@ -65,18 +66,19 @@ def test_im2col_batch_last_is_a_column_permutation_of_im2col():
     pads, k, s, d = ((1, 0), (2, 1)), (2, 3), (1, 2), (2, 1)
     cols = im2col_module.im2col(x, k, s, pads, d)               # columns (n, h, w)
     Ho, Wo = 4, 4
-    cols_last = im2col_batch_last(x, k, s, pads, d, (Ho, Wo))   # columns (h, w, n)
+    cols_last = _im2col(x, k, s, pads, d, (Ho, Wo), True)       # columns (h, w, n)
     assert cols.shape == cols_last.shape == (2 * 6, 3 * Ho * Wo)
     permuted = cols.reshape(-1, 3, Ho, Wo).transpose(0, 2, 3, 1).reshape(cols.shape)
     np.testing.assert_array_equal(cols_last, permuted)
     # col2im is its adjoint: <im2col(x), c> == <x, col2im(c)>
     c = np.random.default_rng(1).standard_normal(cols_last.shape)
-    back = col2im_batch_last(c, x.shape, k, s, pads, d, (Ho, Wo))
+    back = _col2im(c, x.shape, k, s, pads, d, (Ho, Wo), True)
     assert np.isclose(np.sum(cols_last * c), np.sum(x * back), rtol=1e-12)
 
 
 def test_rows_round_trip_and_the_choice():
     a = np.arange(2 * 4 * 3 * 5, dtype=float).reshape(2, 4, 3, 5)
-    np.testing.assert_array_equal(unrows_batch_last(rows_batch_last(a, 2), 2, 3, 5), a)
+    np.testing.assert_array_equal(_unrows(_rows(a, 2, True), 2, 3, 5, True), a)
+    np.testing.assert_array_equal(_unrows(_rows(a, 2), 2, 3, 5), a)
     assert prefers_batch_last(64, (4, 4)) and prefers_batch_last(64, (10, 10))
     assert not prefers_batch_last(1, (4, 4)) and not prefers_batch_last(8, (16, 16))
