@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dlbook.nn import init
-from dlbook.nn._checks import check_dim, check_grad, check_ndim, float_array
+from dlbook.nn._checks import batched_images, check_grad
 from dlbook.nn.im2col import (
     _pair,
     conv2d_backward,
@@ -44,14 +44,6 @@ def _check_padding_mode(padding_mode: str) -> None:
     if padding_mode != "zeros":
         raise NotImplementedError(f"padding_mode={padding_mode!r} is not implemented in dlbook; "
                                   "only 'zeros' is (pad the input yourself for other modes)")
-
-
-def _batched(x, who: str, channels: int) -> tuple[np.ndarray, bool]:
-    """``x`` as a float ``(N, C, H, W)`` array, and whether it came unbatched ``(C, H, W)``."""
-    x = float_array(x, who)
-    check_ndim(x, (3, 4), who, "(N, C, H, W) or (C, H, W)")
-    check_dim(x, -3, channels, who, "in_channels")
-    return (x[None], True) if x.ndim == 3 else (x, False)
 
 
 class _ConvNd(Module):
@@ -85,7 +77,7 @@ class _ConvNd(Module):
 
     def _run(self, x, forward, **kwargs) -> np.ndarray:
         who = type(self).__name__
-        x, unbatched = _batched(x, who, self.in_channels)
+        x, unbatched = batched_images(x, who, self.in_channels)
         out, cache = forward(x, self.weight.data, self._bias(), **kwargs)
         self.save_for_backward(cache=cache, unbatched=unbatched, out_shape=out.shape)
         return out[0] if unbatched else out

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dlbook.nn._checks import check_grad, check_ndim, float_array
-from dlbook.nn.im2col import Pair, _bmm, _pair, pad2d
+from dlbook.nn._checks import batched_images, check_grad
+from dlbook.nn.im2col import Pair, _bmm, _pair, conv_output_size, pad2d, window_slices
 from dlbook.nn.module import Module
 
 
@@ -27,17 +27,11 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation
                      ceil_mode: bool) -> int:
     """Window count along one axis, as torch: with ``ceil_mode`` a last, partial window counts
     if it starts inside the input or the left padding."""
+    if not ceil_mode:
+        return conv_output_size(size, kernel, stride, 2 * padding, dilation)
     span = size + 2 * padding - dilation * (kernel - 1) - 1
-    out = (-(-span // stride) if ceil_mode else span // stride) + 1
-    if ceil_mode and (out - 1) * stride >= size + padding:
-        out -= 1
-    return out
-
-
-def _offsets(kernel: int, stride: int, dilation: int, n_out: int) -> list[slice]:
-    """For each kernel offset, the slice of the padded axis that the ``n_out`` windows read."""
-    return [slice(i * dilation, i * dilation + stride * (n_out - 1) + 1, stride)
-            for i in range(kernel)]
+    out = -(-span // stride) + 1
+    return out - 1 if (out - 1) * stride >= size + padding else out
 
 
 class _Geometry:
@@ -65,8 +59,8 @@ class _Geometry:
                  for a in range(2)]
         self.pads = tuple((padding[a], max(padding[a], reach[a] - hw[a] - padding[a]))
                           for a in range(2))
-        self.rows = _offsets(kernel[0], stride[0], dilation[0], self.out[0])
-        self.cols = _offsets(kernel[1], stride[1], dilation[1], self.out[1])
+        self.rows = window_slices(kernel[0], stride[0], dilation[0], self.out[0])
+        self.cols = window_slices(kernel[1], stride[1], dilation[1], self.out[1])
 
     def crop(self, xp: np.ndarray) -> np.ndarray:
         """The unpadded ``(N, C, H, W)`` part of a padded buffer."""
@@ -110,17 +104,11 @@ def _scatter(grad: np.ndarray, slices: list[slice], shape: tuple[int, ...], axis
     return out
 
 
-def _batched(x, who: str) -> tuple[np.ndarray, bool]:
-    x = float_array(x, who)
-    check_ndim(x, (3, 4), who, "(N, C, H, W) or (C, H, W)")
-    return (x[None], True) if x.ndim == 3 else (x, False)
-
-
 class _Pool2d(Module):
     """Shared by the pooling modules: unbatched inputs, saved shapes, backward plumbing."""
 
     def _forward(self, x) -> np.ndarray:
-        x, unbatched = _batched(x, type(self).__name__)
+        x, unbatched = batched_images(x, type(self).__name__)
         out, cache = self._pool(x)
         self.save_for_backward(unbatched=unbatched, out_shape=out.shape, **cache)
         return out[0] if unbatched else out
