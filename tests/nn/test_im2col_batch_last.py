@@ -82,3 +82,4 @@ def test_rows_round_trip_and_the_choice():
     np.testing.assert_array_equal(_unrows(_rows(a, 2), 2, 3, 5), a)
     assert prefers_batch_last(64, (4, 4)) and prefers_batch_last(64, (10, 10))
     assert not prefers_batch_last(1, (4, 4)) and not prefers_batch_last(8, (16, 16))
+    assert not prefers_batch_last(64, (16, 16))  # rows of 16 copy fast enough
