@@ -1,6 +1,8 @@
 """Chapter 2 exercises: a sigmoid that cannot overflow and its derivative, GELU's tanh
-approximation forward and backward, softmax's backward as a vector-Jacobian product, and the
-gradient norm of every layer of a deep network.
+approximation forward and backward, softmax's backward as a vector-Jacobian product, the
+gradient norm of every layer of a deep network handed over with stale gradients, a stable
+softplus (transfer), PReLU's backward with a planted bug, and the factor by which each layer
+of a chain scales the gradient (predict, then measure).
 
 Every reference here is derived independently of solutions/ch02_activations.ipynb and of
 ``dlbook.nn``'s activations: values and gradients by torch (``torch.sigmoid``,

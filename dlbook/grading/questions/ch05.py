@@ -1,5 +1,6 @@
 """Chapter 5 exercises: a confusion matrix, macro-F1, ROC AUC by the rank (Mann-Whitney)
-formula and the indices of a k-fold split.
+formula, the indices of a k-fold split, exact bias and variance, an early-stopping rule and
+an expected calibration error (each of the last two with a planted bug).
 
 Every reference here is independent of solutions/ch05_evaluation.ipynb and of
 ``dlbook.metrics``: the confusion matrix by broadcasting one-hot comparisons, the others by
