@@ -277,19 +277,32 @@ def dcgan_torch(z_dim: int = 16, width: int = 32) -> tuple[Any, Any]:
 
 
 def cycle_consistency_loss(x: Any, x_cycled: Any, y: Any, y_cycled: Any,
-                           weight: float = 10.0) -> Any:
-    r"""CycleGAN's cycle loss :math:`\lambda\big(\lVert F(G(x)) - x\rVert_1
-    + \lVert G(F(y)) - y\rVert_1\big)`, each term the mean absolute error (Zhu et al. 2017,
-    eq. 2; :math:`\lambda = 10` in the paper).
+                           weight: float = 1.0) -> Any:
+    r"""CycleGAN's cycle loss (Zhu et al. 2017, eq. 2), times ``weight``:
+
+    .. math::
+        \lambda\Big(\tfrac1N \textstyle\sum_n \lVert F(G(x_n)) - x_n\rVert_1
+        + \tfrac1M \sum_m \lVert G(F(y_m)) - y_m\rVert_1\Big),
+
+    each :math:`\lVert\cdot\rVert_1` summed over a sample's coordinates and averaged over
+    the batch (axis 0). ``weight`` is :math:`\lambda`, 1 by default: the paper adds the loss
+    to the adversarial losses with :math:`\lambda = 10`; pass ``weight=10`` for that term.
 
     Works on NumPy arrays (returns a float) and on torch tensors (returns a tensor that
     autograd differentiates): ``x_cycled = F(G(x))``, ``y_cycled = G(F(y))``.
+
+    Shape:
+        - ``x``, ``x_cycled``: ``(N, *)``; ``y``, ``y_cycled``: ``(M, *)``.
     """
     for name, a, b in (("x", x, x_cycled), ("y", y, y_cycled)):
         if tuple(a.shape) != tuple(b.shape):
             raise ValueError(f"cycle_consistency_loss: {name} has shape {tuple(a.shape)} but its "
                              f"cycle has shape {tuple(b.shape)}")
-    total = abs(x_cycled - x).mean() + abs(y_cycled - y).mean()
+        if len(a.shape) == 0 or a.shape[0] == 0:
+            raise ValueError(f"cycle_consistency_loss: {name} needs a batch axis with at least "
+                             f"one sample, got shape {tuple(a.shape)}")
+    total = sum(abs(b - a).reshape(a.shape[0], -1).sum(-1).mean()
+                for a, b in ((x, x_cycled), (y, y_cycled)))
     return weight * (float(total) if isinstance(total, np.generic | float) else total)
 
 

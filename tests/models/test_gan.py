@@ -181,19 +181,27 @@ def test_pixel_norm_gives_clear_errors(randn):
 
 
 def test_cycle_loss_numpy_and_torch(randn):
-    x, xc, y, yc = randn(4, 3), randn(4, 3), randn(5, 2), randn(5, 2)
-    expected = 10.0 * (np.abs(xc - x).mean() + np.abs(yc - y).mean())
+    # (10.7): the L1 norm of each sample's error (summed over its coordinates), averaged over
+    # the batch; written with explicit loops so that it does not repeat the code's reshape
+    x, xc, y, yc = randn(4, 3), randn(4, 3), randn(5, 2, 2), randn(5, 2, 2)
+    l1_x = sum(sum(abs(xc[n, j] - x[n, j]) for j in range(3)) for n in range(4)) / 4
+    l1_y = sum(sum(abs(yc[m, i, j] - y[m, i, j]) for i in range(2) for j in range(2))
+               for m in range(5)) / 5
+    expected = l1_x + l1_y
     value = cycle_consistency_loss(x, xc, y, yc)
     assert isinstance(value, float) and value == pytest.approx(expected, rel=1e-12)
+    assert cycle_consistency_loss(x, xc, y, yc, weight=10.0) == pytest.approx(10 * expected)
     xc_t = torch.tensor(xc, requires_grad=True)
     loss_t = cycle_consistency_loss(torch.tensor(x), xc_t, torch.tensor(y), torch.tensor(yc),
                                     weight=2.0)
     loss_t.backward()
-    assert loss_t.item() == pytest.approx(expected / 5, rel=1e-12)
-    np.testing.assert_allclose(xc_t.grad.numpy(), 2.0 * np.sign(xc - x) / x.size)
+    assert loss_t.item() == pytest.approx(2 * expected, rel=1e-12)
+    np.testing.assert_allclose(xc_t.grad.numpy(), 2.0 * np.sign(xc - x) / len(x))
     assert cycle_consistency_loss(x, x, y, y) == 0.0
     with pytest.raises(ValueError, match="cycle has shape"):
         cycle_consistency_loss(x, xc[:, :1], y, yc)
+    with pytest.raises(ValueError, match="batch axis"):
+        cycle_consistency_loss(x[:0], xc[:0], y, yc)
 
 
 @pytest.mark.parametrize("batch", [1, 5])
