@@ -33,19 +33,10 @@ from typing import Any
 import numpy as np
 
 from dlbook import nn
-from dlbook.nn._checks import check_grad, float_array
+from dlbook.models.mlp import mlp
+from dlbook.nn.pixel_norm import PixelNorm
 
 GENERATOR_LOSSES = ("non_saturating", "saturating")
-
-
-def _mlp(lib: Any, sizes: tuple[int, ...], act: Any) -> Any:
-    """``Linear`` layers of the given sizes with ``act()`` between them (none after the last)."""
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(lib.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            layers.append(act())
-    return lib.Sequential(*layers)
 
 
 class Generator(nn.Module):
@@ -65,7 +56,7 @@ class Generator(nn.Module):
     def __init__(self, z_dim: int = 2, hidden: int = 64, out_features: int = 2) -> None:
         super().__init__()
         self.z_dim = z_dim
-        self.net = _mlp(nn, (z_dim, hidden, hidden, out_features), nn.ReLU)
+        self.net = mlp(nn, (z_dim, hidden, hidden, out_features), nn.ReLU)
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         return self.net(z)
@@ -88,7 +79,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, in_features: int = 2, hidden: int = 64) -> None:
         super().__init__()
-        self.net = _mlp(nn, (in_features, hidden, hidden, 1), lambda: nn.LeakyReLU(0.2))
+        self.net = mlp(nn, (in_features, hidden, hidden, 1), lambda: nn.LeakyReLU(0.2))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return self.net(x)
@@ -156,7 +147,7 @@ def generator_torch(z_dim: int = 2, hidden: int = 64, out_features: int = 2) -> 
         def __init__(self) -> None:
             super().__init__()
             self.z_dim = z_dim
-            self.net = _mlp(torch.nn, (z_dim, hidden, hidden, out_features), torch.nn.ReLU)
+            self.net = mlp(torch.nn, (z_dim, hidden, hidden, out_features), torch.nn.ReLU)
 
         def forward(self, z: torch.Tensor) -> torch.Tensor:
             return self.net(z)
@@ -171,7 +162,7 @@ def discriminator_torch(in_features: int = 2, hidden: int = 64) -> Any:
     class TorchDiscriminator(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.net = _mlp(torch.nn, (in_features, hidden, hidden, 1),
+            self.net = mlp(torch.nn, (in_features, hidden, hidden, 1),
                             lambda: torch.nn.LeakyReLU(0.2))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -304,35 +295,6 @@ def cycle_consistency_loss(x: Any, x_cycled: Any, y: Any, y_cycled: Any,
     total = sum(abs(b - a).reshape(a.shape[0], -1).sum(-1).mean()
                 for a, b in ((x, x_cycled), (y, y_cycled)))
     return weight * (float(total) if isinstance(total, np.generic | float) else total)
-
-
-class PixelNorm(nn.Module):
-    r"""Normalise each vector to unit root mean square, :math:`y = z / \sqrt{\overline{z^2}
-    + \epsilon}` (Karras et al. 2018; the first layer of StyleGAN's mapping network).
-
-    Shape:
-        - Input: ``(N, D)``; Output: ``(N, D)``.
-
-    Backward, with :math:`r = (\overline{z^2} + \epsilon)^{-1/2}` per row:
-    :math:`\partial L/\partial z = r\,\big(G - y\,\overline{G\odot y}\big)`, the bar a mean
-    over the row.
-    """
-
-    def __init__(self, eps: float = 1e-8) -> None:
-        super().__init__()
-        self.eps = eps
-
-    def forward(self, z: np.ndarray) -> np.ndarray:
-        z = float_array(z, "PixelNorm", "input")
-        r = (1.0 / np.sqrt(np.mean(z * z, axis=-1, keepdims=True) + self.eps)).astype(z.dtype)
-        y = z * r
-        self.save_for_backward(r=r, y=y)
-        return y
-
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        s = self.saved
-        g = check_grad(grad_out, s.y.shape, "PixelNorm")
-        return s.r * (g - s.y * np.mean(g * s.y, axis=-1, keepdims=True))
 
 
 class MappingNetwork(nn.Module):

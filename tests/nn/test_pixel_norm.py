@@ -47,9 +47,13 @@ def test_backward_equals_central_differences(randn):
     np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)
 
 
-def test_rows_have_unit_root_mean_square(randn):
+def test_rows_have_unit_root_mean_square_and_models_use_this_layer(randn):
+    from dlbook.models import PixelNorm as FromModels
+    from dlbook.models import gan
+
     y = nn.PixelNorm()(randn(4, 7))
     np.testing.assert_allclose(np.mean(y * y, axis=1), 1.0, rtol=1e-7)
+    assert FromModels is gan.PixelNorm is nn.PixelNorm
     assert repr(nn.PixelNorm()) == "PixelNorm(eps=1e-08)"
 
 
