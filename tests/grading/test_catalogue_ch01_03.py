@@ -296,3 +296,15 @@ def test_close_numbers_never_print_alike():
     got = result.message.split("got ")[1].split(",")[0]
     expected = result.message.split("expected ")[1].split(")")[0]
     assert got != expected, result.message
+
+
+def test_backward_factors_hidden_cases_keep_a_gradient_in_every_layer():
+    # Small ReLU layers can all be off for a batch of one or two: then the next factor is
+    # 0 / 0 and even the right answer is NaN (hidden seeds 25 and 78 drew such cases).
+    from dlbook.grading.questions.ch02 import _bf_reference
+    from dlbook.grading.registry import get, iter_cases
+
+    for seed in range(100):
+        for case in iter_cases(get("ch02.backward_factors"), "hidden", seed):
+            factors = _bf_reference(**case.args)["factors"]
+            assert np.all(np.isfinite(factors) & (factors > 0)), (seed, factors)

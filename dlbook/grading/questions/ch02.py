@@ -317,10 +317,17 @@ _ACTIVATIONS = ("sigmoid", "tanh", "relu")
 
 def _bf_case(rng: np.random.Generator, activation: str, sizes: list[int], n: int,
              gain: float) -> Case:
-    weights = [gain * rng.normal(scale=np.sqrt(1.0 / a), size=(b, a))
-               for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
-    return Case({"weights": weights, "x": rng.normal(size=(n, sizes[0])),
-                 "grad_out": rng.normal(size=(n, sizes[-1])), "activation": activation})
+    """Weights of the given gain; drawn again while some layer passes no gradient at all
+    (every ReLU of a small layer off: the next factor would be 0 / 0)."""
+    while True:
+        weights = [gain * rng.normal(scale=np.sqrt(1.0 / a), size=(b, a))
+                   for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+        case = Case({"weights": weights, "x": rng.normal(size=(n, sizes[0])),
+                     "grad_out": rng.normal(size=(n, sizes[-1])), "activation": activation})
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factors = _bf_mutant(**case.args)["factors"]
+        if np.all(np.isfinite(factors) & (factors > 0)):
+            return case
 
 
 def _bf_public() -> list[Case]:
