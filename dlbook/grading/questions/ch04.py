@@ -139,10 +139,19 @@ def _bn_mutant(mistake: str, names: tuple[str, ...]) -> Callable:
     return lambda **a: {k: v for k, v in _bn(**a, mistake=mistake).items() if k in names}
 
 
+def _bn_eps_mutant(**a: Any) -> dict[str, np.ndarray]:
+    """eps outside the square root, named only where a column's variance is near eps: elsewhere
+    the two differ by about eps / sqrt(var), at float32's tolerance, and a right float32 answer
+    could land nearer the mutant (a hidden float32 case did)."""
+    if a["x"].var(axis=0).min() > 100 * a["eps"]:
+        return {"out": _bn(**a)["out"]}  # the right answer: names no mistake
+    return _bn_mutant("eps", ("out",))(**a)
+
+
 _bn_forward_dtype = _dtype_kept("out", "running_mean", "running_var", hint=BN_DTYPE)
 _bn_forward_catalogue = _catalogue(lambda **a: _bn(**a), [
     (BN_UNBIASED_OUT, _bn_mutant("unbiased", ("out",))),
-    (BN_EPS_OUTSIDE, _bn_mutant("eps", ("out",))),
+    (BN_EPS_OUTSIDE, _bn_eps_mutant),
     (BN_MOMENTUM_SWAPPED, _bn_mutant("momentum", ("running_mean",))),
     (BN_RUNNING_BIASED, _bn_mutant("running", ("running_var",))),
 ])
