@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from dlbook import nn
+from dlbook.nn.functional import softmax
 from dlbook.rl.envs import EpisodeBatch, collect_episodes, make_vector_env
 from dlbook.rl.returns import gae, reward_to_go
 
@@ -119,11 +120,6 @@ def _sample(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum((u > np.cumsum(probs, axis=1)).sum(axis=1), probs.shape[1] - 1)
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
 def _update_agent(agent: dict[str, Any], batch: EpisodeBatch, method: str, gamma: float,
                   lam: float, critic_steps: int) -> None:
     """One policy-gradient update of one agent in torch from its episodes ``batch``: the
@@ -203,7 +199,7 @@ def train_policy_gradient(method: str, seeds: tuple[int, ...] = (0,), n_updates:
 
     def act(obs: np.ndarray) -> np.ndarray:
         return np.concatenate([
-            _sample(_softmax(a["act"](obs[k * n:(k + 1) * n]).astype(np.float64)), a["rng"])
+            _sample(softmax(a["act"](obs[k * n:(k + 1) * n]).astype(np.float64), 1), a["rng"])
             for k, a in enumerate(agents)])
 
     for update in range(n_updates):
