@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from planted_mistakes import assert_mutant_named, assert_right_answer_passes, catalogue_messages
 
-from dlbook.grading.evaluate import FAILED, PASSED, evaluate
 from dlbook.grading.questions import ch10
 
 # -- right answers (NumPy only, as a student would write them), each with its mistakes --------
@@ -96,33 +96,20 @@ MUTANTS = [
 ]
 
 
-def _messages() -> set[str]:
-    return {v for k, v in vars(ch10).items() if k.isupper() and isinstance(v, str)}
-
-
 @pytest.mark.parametrize("question_id", sorted(RIGHT))
 def test_the_right_answer_passes_every_suite(question_id):
-    for suite, seed in [("public", None), ("hidden", 1), ("hidden", 2)]:
-        result = evaluate(question_id, RIGHT[question_id], suite, seed=seed)
-        assert result.status == PASSED, (suite, seed, result.message)
+    assert_right_answer_passes(question_id, RIGHT[question_id])
 
 
 @pytest.mark.parametrize("question_id,mistake,message", MUTANTS,
                          ids=[f"{q}-{m}" for q, m, _ in MUTANTS])
 def test_each_planted_mistake_gets_exactly_its_message(question_id, mistake, message):
-    right = RIGHT[question_id]
-
-    def mutant(*args):
-        return right(*args, mistake=mistake)
-
-    result = evaluate(question_id, mutant, "public")
-    assert result.status == FAILED, result.message
-    assert message in result.message, result.message
-    assert not [m for m in _messages() - {message} if m in result.message], result.message
+    assert_mutant_named(question_id, RIGHT[question_id], mistake, message,
+                        catalogue_messages(ch10))
 
 
 def test_every_catalogue_message_is_planted():
-    assert _messages() == {message for _, _, message in MUTANTS}
+    assert catalogue_messages(ch10) == {message for _, _, message in MUTANTS}
 
 
 def test_the_large_logit_cases_break_a_naive_loss():
