@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 import pytest
+from planted_mistakes import assert_mutant_named, assert_right_answer_passes, catalogue_messages
 
-from dlbook.grading.evaluate import FAILED, PASSED, evaluate
 from dlbook.grading.questions import ch07, ch11
 
 # -- right answers (NumPy only, as a student would write them) ---------------------------------
@@ -102,30 +102,19 @@ MODULES = {"ch07": ch07, "ch11": ch11}
 
 
 def _messages(chapter: str) -> set[str]:
-    """Every catalogue message of a chapter's module (its upper-case string constants)."""
-    return {v for k, v in vars(MODULES[chapter]).items() if k.isupper() and isinstance(v, str)}
+    return catalogue_messages(MODULES[chapter])
 
 
 @pytest.mark.parametrize("question_id", sorted(RIGHT))
 def test_the_right_answer_passes_every_suite(question_id):
-    for suite, seed in [("public", None), ("hidden", 1), ("hidden", 2)]:
-        result = evaluate(question_id, RIGHT[question_id], suite, seed=seed)
-        assert result.status == PASSED, (suite, seed, result.message)
+    assert_right_answer_passes(question_id, RIGHT[question_id])
 
 
 @pytest.mark.parametrize("question_id,mistake,message", MUTANTS,
                          ids=[f"{q}-{m}" for q, m, _ in MUTANTS])
 def test_each_planted_mistake_gets_exactly_its_message(question_id, mistake, message):
-    right = RIGHT[question_id]
-
-    def mutant(*args):
-        return right(*args, mistake=mistake)
-
-    result = evaluate(question_id, mutant, "public")
-    assert result.status == FAILED, result.message
-    assert message in result.message, result.message
-    others = _messages(question_id.split(".")[0]) - {message}
-    assert not [m for m in others if m in result.message], result.message
+    assert_mutant_named(question_id, RIGHT[question_id], mistake, message,
+                        _messages(question_id.split(".")[0]))
 
 
 def test_every_catalogue_message_is_planted():
