@@ -181,7 +181,7 @@ CORPUS: dict[str, Submission] = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, gradebook.Row]:
     folder = tmp_path_factory.mktemp("submissions")
     for name, sub in CORPUS.items():
