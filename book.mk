@@ -71,4 +71,4 @@ book-strict: $(STAMP) $(ASSETS_OK)
 # Needs Chromium at /usr/bin/chromium (.ci/run installs it); the tests skip, saying so, without
 # it. Uses whatever _build/html holds: `make test` runs it right after book-strict.
 test-browser: $(STAMP)
-	$(PY) -m pytest tests/browser -q --durations=5
+	$(PY) -m pytest tests/browser -n $(JOBS) --dist loadgroup -q --durations=5

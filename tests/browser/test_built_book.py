@@ -55,9 +55,11 @@ def _calls(source: str, name: str) -> bool:
     return re.search(rf"(?<![\w.]){name}\(", source) is not None
 
 
-@pytest.fixture(params=DOCS, ids=[d.split("/")[-1] for d in DOCS])
+@pytest.fixture(params=[pytest.param(d, marks=pytest.mark.xdist_group(d)) for d in DOCS],
+                ids=[d.split("/")[-1] for d in DOCS])
 def report(request: pytest.FixtureRequest, book: Any) -> Any:
-    """The browser's report on one page of the book (visited once per session)."""
+    """The browser's report on one page of the book (visited once per session; under xdist
+    every test of a page runs on the worker that visited it)."""
     return book.report(request.param)
 
 
