@@ -29,6 +29,25 @@ def residual_backward(x, W1, W2, grad_out, mistake=""):
     return identity + g_a @ W1, g_a.T @ x, g_z.T @ h
 
 
+def inverted_residual_cost(c_in, c_out, t, stride, h, w, mistake=""):
+    hidden = (c_out if mistake == "hidden_from_out" else c_in) * t
+    h_out, w_out = -(-h // stride), -(-w // stride)
+    expand = t != 1 or mistake == "expand_at_t1"
+    depthwise = 9 * hidden * (hidden if mistake == "depthwise_full" else 1)
+    params = (c_in * hidden if expand else 0) + depthwise + hidden * c_out
+    if mistake != "no_batchnorm":
+        params += 2 * ((hidden if expand else 0) + hidden + c_out)
+    at_in, at_out = h * w, h_out * w_out
+    if mistake == "stride_ignored":
+        at_out = at_in
+    if mistake == "stride_early":
+        at_in = at_out
+    macs = (at_in * c_in * hidden if expand else 0) + at_out * (depthwise + hidden * c_out)
+    shortcut = {"shortcut_channels": stride == 1, "shortcut_stride": c_in == c_out}.get(
+        mistake, stride == 1 and c_in == c_out)
+    return params, macs, shortcut
+
+
 def attention(q, k, v, mask, mistake=""):
     d = q.shape[-1]
     scale = {"no_scale": 1.0, "by_d": 1 / d}.get(mistake, 1 / math.sqrt(d))
@@ -76,7 +95,8 @@ def position_shift(delta, d, mistake=""):
     return m
 
 
-RIGHT = {"ch07.residual_backward": residual_backward, "ch11.attention": attention,
+RIGHT = {"ch07.residual_backward": residual_backward,
+         "ch07.inverted_residual_cost": inverted_residual_cost, "ch11.attention": attention,
          "ch11.attention_backward": attention_backward,
          "ch11.causal_mask": causal_mask, "ch11.position_shift": position_shift}
 
@@ -85,6 +105,14 @@ MUTANTS = [
     ("ch07.residual_backward", "none", ch07.RES_NO_SHORTCUT),
     ("ch07.residual_backward", "inner", ch07.RES_INNER_UNMASKED),
     ("ch07.residual_backward", "outer", ch07.RES_OUTER_UNMASKED),
+    ("ch07.inverted_residual_cost", "expand_at_t1", ch07.IR_EXPAND_AT_T1),
+    ("ch07.inverted_residual_cost", "hidden_from_out", ch07.IR_HIDDEN_FROM_OUT),
+    ("ch07.inverted_residual_cost", "depthwise_full", ch07.IR_DEPTHWISE_FULL),
+    ("ch07.inverted_residual_cost", "no_batchnorm", ch07.IR_NO_BATCHNORM),
+    ("ch07.inverted_residual_cost", "stride_ignored", ch07.IR_STRIDE_IGNORED),
+    ("ch07.inverted_residual_cost", "stride_early", ch07.IR_STRIDE_EARLY),
+    ("ch07.inverted_residual_cost", "shortcut_channels", ch07.IR_SHORTCUT_CHANNELS),
+    ("ch07.inverted_residual_cost", "shortcut_stride", ch07.IR_SHORTCUT_STRIDE),
     ("ch11.attention", "overflow", ch11.ATT_OVERFLOW),
     ("ch11.attention", "promoted", ch11.ATT_FLOAT64),
     ("ch11.attention", "no_scale", ch11.ATT_NO_SCALE),
