@@ -1,0 +1,118 @@
+"""The self-check catalogue of chapter 12: every named mistake is planted in an otherwise
+right answer, and the check must fail with exactly that entry's message (no other entry's);
+the right answers pass the public suite and two hidden draws. The catalogue lives in
+dlbook/grading/questions/ch12.py."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from planted_mistakes import assert_mutant_named, assert_right_answer_passes, catalogue_messages
+
+from dlbook.grading.questions import ch12
+
+# -- right answers (NumPy only, as a student would write them), each with its mistakes --------
+
+
+def gcn_forward(x, adj, weight, bias, mistake=""):
+    eye = np.eye(len(adj)) if mistake == "float64" else np.eye(len(adj), dtype=adj.dtype)
+    a = adj if mistake == "loops" else adj + eye
+    deg = adj.sum(axis=1) if mistake == "degree" else a.sum(axis=1)
+    d = deg ** -0.5
+    if mistake == "row":                       # the exercise's planted bug
+        a_hat = d[:, None] * a * d[:, None]
+    elif mistake == "raw":
+        a_hat = a
+    elif mistake == "col":
+        a_hat = a / deg
+    else:
+        a_hat = d[:, None] * a * d[None, :]
+    return a_hat @ x @ weight.T + bias
+
+
+def fedavgm(server, velocity, clients, sizes, lr, beta, mistake=""):
+    if mistake == "mean":
+        p = np.full(len(sizes), 1 / len(sizes))
+    elif mistake == "sum":
+        p = sizes
+    else:
+        p = sizes / sizes.sum()
+    if mistake != "float64":
+        p = p.astype(clients.dtype)
+    delta = np.tensordot(p, clients - server, axes=1)
+    if mistake == "sign":
+        delta = np.tensordot(p, server - clients, axes=1)
+    if mistake == "old":
+        return server + lr * velocity, beta * velocity + delta
+    velocity = beta * velocity + delta
+    return server + lr * velocity, velocity
+
+
+def integrated_gradients(x, baseline, w, c, v, steps, mistake=""):
+    alphas = (np.arange(steps) + 0.5) / steps
+    if mistake == "left":
+        alphas = np.arange(steps) / steps
+    if mistake == "right":
+        alphas = np.arange(1, steps + 1) / steps
+    if mistake == "linspace":
+        alphas = np.linspace(0, 1, steps)
+    start = 0 * x if mistake == "zero" else baseline
+    path = start + alphas[:, None] * (x - start)
+    s = 1 / (1 + np.exp(-(path @ w.T + c)))
+    grads = ((s * (1 - s) if mistake == "sigmoid" else s) * v) @ w
+    avg = grads.sum(axis=0) if mistake == "sum" else grads.mean(axis=0)
+    return (x if mistake == "baseline" else x - baseline) * avg
+
+
+RIGHT = {"ch12.gcn_forward": gcn_forward, "ch12.fedavgm": fedavgm,
+         "ch12.integrated_gradients": integrated_gradients}
+
+MUTANTS = [
+    ("ch12.gcn_forward", "row", ch12.GCN_ROW_NORM),
+    ("ch12.gcn_forward", "col", ch12.GCN_COL_NORM),
+    ("ch12.gcn_forward", "raw", ch12.GCN_NOT_NORMALISED),
+    ("ch12.gcn_forward", "loops", ch12.GCN_NO_SELF_LOOPS),
+    ("ch12.gcn_forward", "degree", ch12.GCN_DEGREE_OF_A),
+    ("ch12.gcn_forward", "float64", ch12.GCN_FLOAT64),
+    ("ch12.fedavgm", "mean", ch12.FED_UNWEIGHTED),
+    ("ch12.fedavgm", "sum", ch12.FED_NOT_NORMALISED),
+    ("ch12.fedavgm", "sign", ch12.FED_SIGN),
+    ("ch12.fedavgm", "old", ch12.FED_OLD_VELOCITY),
+    ("ch12.fedavgm", "float64", ch12.FED_FLOAT64),
+    ("ch12.integrated_gradients", "left", ch12.IG_LEFT),
+    ("ch12.integrated_gradients", "right", ch12.IG_RIGHT),
+    ("ch12.integrated_gradients", "linspace", ch12.IG_LINSPACE),
+    ("ch12.integrated_gradients", "baseline", ch12.IG_NO_BASELINE),
+    ("ch12.integrated_gradients", "zero", ch12.IG_PATH_FROM_ZERO),
+    ("ch12.integrated_gradients", "sum", ch12.IG_NO_MEAN),
+    ("ch12.integrated_gradients", "sigmoid", ch12.IG_SIGMOID_PRIME),
+]
+
+
+@pytest.mark.parametrize("question_id", sorted(RIGHT))
+def test_the_right_answer_passes_every_suite(question_id):
+    assert_right_answer_passes(question_id, RIGHT[question_id])
+
+
+@pytest.mark.parametrize("question_id,mistake,message", MUTANTS,
+                         ids=[f"{q}-{m}" for q, m, _ in MUTANTS])
+def test_each_planted_mistake_gets_exactly_its_message(question_id, mistake, message):
+    with np.errstate(divide="ignore", invalid="ignore"):   # no self-loops: isolated nodes
+        assert_mutant_named(question_id, RIGHT[question_id], mistake, message,
+                            catalogue_messages(ch12))
+
+
+def test_every_catalogue_message_is_planted():
+    assert catalogue_messages(ch12) == {message for _, _, message in MUTANTS}
+
+
+def test_the_graphs_are_irregular_and_the_clients_unequal():
+    # a regular graph hides the row-normalisation bug, equal clients an unweighted mean
+    from dlbook.grading.registry import get, iter_cases
+
+    for suite, seed in [("public", None), ("hidden", 1), ("hidden", 2)]:
+        for case in iter_cases(get("ch12.gcn_forward"), suite, seed):
+            degrees = case.args["adj"].sum(axis=1)
+            assert len(degrees) == 1 or np.ptp(degrees) > 0
+        for case in iter_cases(get("ch12.fedavgm"), suite, seed):
+            sizes = case.args["sizes"]
+            assert len(sizes) == 1 or np.ptp(sizes) > 0
