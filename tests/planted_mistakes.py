@@ -36,3 +36,36 @@ def assert_mutant_named(question_id: str, right: Callable, mistake: str, message
     assert result.status == FAILED, result.message
     assert message in result.message, result.message
     assert not [m for m in set(others) - {message} if m in result.message], result.message
+
+
+def catalogue_tests(right: dict[str, Callable], mutants: list[tuple[str, str, str]],
+                    modules: Iterable[ModuleType]) -> tuple[Callable, Callable, Callable]:
+    """The three tests of a catalogue file, for ``test_a, test_b, test_c = catalogue_tests(...)``.
+
+    ``right``: question id -> right answer taking ``mistake=``; ``mutants``: (question id,
+    mistake, message) triples; ``modules``: the question modules whose catalogues these are.
+    The tests: every right answer passes every suite; every mutant gets exactly its message;
+    every catalogue message of the modules is planted by some mutant.
+    """
+    import pytest
+
+    modules = list(modules)
+    messages = set().union(*(catalogue_messages(m) for m in modules))
+
+    @pytest.mark.parametrize("question_id", sorted(right))
+    def test_the_right_answer_passes_every_suite(question_id: str) -> None:
+        assert_right_answer_passes(question_id, right[question_id])
+
+    @pytest.mark.parametrize("question_id,mistake,message", mutants,
+                             ids=[f"{q}-{m}" for q, m, _ in mutants])
+    def test_each_planted_mistake_gets_exactly_its_message(question_id: str, mistake: str,
+                                                           message: str) -> None:
+        assert_mutant_named(question_id, right[question_id], mistake, message, messages)
+
+    def test_every_catalogue_message_is_planted() -> None:
+        planted = {message for _, _, message in mutants}
+        assert messages - planted == set(), sorted(messages - planted)
+
+    return (test_the_right_answer_passes_every_suite,
+            test_each_planted_mistake_gets_exactly_its_message,
+            test_every_catalogue_message_is_planted)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pytest
-from planted_mistakes import assert_mutant_named, assert_right_answer_passes, catalogue_messages
+from planted_mistakes import catalogue_tests
 
 from dlbook.grading.questions import ch04, ch05, ch06
 
@@ -387,27 +386,5 @@ MUTANTS = [
     ("ch06.receptive_field", "own", ch06.RF_OWN_STRIDE),
 ]
 
-MODULES = {"ch04": ch04, "ch05": ch05, "ch06": ch06}
-
-
-def _messages(chapter: str) -> set[str]:
-    return catalogue_messages(MODULES[chapter])
-
-
-@pytest.mark.parametrize("question_id", sorted(RIGHT))
-def test_the_right_answer_passes_every_suite(question_id):
-    assert_right_answer_passes(question_id, RIGHT[question_id])
-
-
-@pytest.mark.parametrize("question_id,mistake,message", MUTANTS,
-                         ids=[f"{q}-{m}" for q, m, _ in MUTANTS])
-def test_each_planted_mistake_gets_exactly_its_message(question_id, mistake, message):
-    assert_mutant_named(question_id, RIGHT[question_id], mistake, message,
-                        _messages(question_id.split(".")[0]))
-
-
-def test_every_catalogue_message_is_planted():
-    planted = {message for _, _, message in MUTANTS}
-    for chapter in MODULES:
-        messages = {m for m in _messages(chapter) if m in planted or len(m) > 40}
-        assert messages <= planted, sorted(messages - planted)
+(test_the_right_answer_passes_every_suite, test_each_planted_mistake_gets_exactly_its_message,
+ test_every_catalogue_message_is_planted) = catalogue_tests(RIGHT, MUTANTS, [ch04, ch05, ch06])

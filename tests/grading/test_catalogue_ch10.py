@@ -5,8 +5,7 @@ dlbook/grading/questions/ch10.py."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from planted_mistakes import assert_mutant_named, assert_right_answer_passes, catalogue_messages
+from planted_mistakes import catalogue_tests
 
 from dlbook.grading.questions import ch10
 
@@ -96,20 +95,8 @@ MUTANTS = [
 ]
 
 
-@pytest.mark.parametrize("question_id", sorted(RIGHT))
-def test_the_right_answer_passes_every_suite(question_id):
-    assert_right_answer_passes(question_id, RIGHT[question_id])
-
-
-@pytest.mark.parametrize("question_id,mistake,message", MUTANTS,
-                         ids=[f"{q}-{m}" for q, m, _ in MUTANTS])
-def test_each_planted_mistake_gets_exactly_its_message(question_id, mistake, message):
-    assert_mutant_named(question_id, RIGHT[question_id], mistake, message,
-                        catalogue_messages(ch10))
-
-
-def test_every_catalogue_message_is_planted():
-    assert catalogue_messages(ch10) == {message for _, _, message in MUTANTS}
+(test_the_right_answer_passes_every_suite, test_each_planted_mistake_gets_exactly_its_message,
+ test_every_catalogue_message_is_planted) = catalogue_tests(RIGHT, MUTANTS, [ch10])
 
 
 def test_the_large_logit_cases_break_a_naive_loss():
