@@ -29,6 +29,25 @@ def gcn_forward(x, adj, weight, bias, mistake=""):
     return a_hat @ x @ weight.T + bias
 
 
+def sage_backward(x, adj, w_self, w_neigh, bias, grad_out, mistake=""):
+    a = adj + np.eye(len(adj), dtype=adj.dtype) if mistake == "self" else adj
+    deg = a.sum(axis=1, keepdims=True)
+    if mistake == "isolated":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = a / deg
+    elif mistake == "float64":
+        m = a / np.maximum(deg, np.ones(deg.shape))
+    else:
+        m = a if mistake == "sum" else a / np.maximum(deg, 1)
+    mx = m @ x
+    out = x @ w_self.T + mx @ w_neigh.T + bias
+    grad_x = (m if mistake == "transpose" else m.T) @ grad_out @ w_neigh
+    if mistake != "no_self":
+        grad_x = grad_x + grad_out @ w_self
+    grad_w_neigh = grad_out.T @ (x if mistake == "no_agg" else mx)
+    return out, grad_x, grad_out.T @ x, grad_w_neigh, grad_out.sum(axis=0)
+
+
 def fedavgm(server, velocity, clients, sizes, lr, beta, mistake=""):
     if mistake == "mean":
         p = np.full(len(sizes), 1 / len(sizes))
@@ -63,7 +82,8 @@ def integrated_gradients(x, baseline, w, c, v, steps, mistake=""):
     return (x if mistake == "baseline" else x - baseline) * avg
 
 
-RIGHT = {"ch12.gcn_forward": gcn_forward, "ch12.fedavgm": fedavgm,
+RIGHT = {"ch12.gcn_forward": gcn_forward, "ch12.sage_backward": sage_backward,
+         "ch12.fedavgm": fedavgm,
          "ch12.integrated_gradients": integrated_gradients}
 
 MUTANTS = [
@@ -73,6 +93,13 @@ MUTANTS = [
     ("ch12.gcn_forward", "loops", ch12.GCN_NO_SELF_LOOPS),
     ("ch12.gcn_forward", "degree", ch12.GCN_DEGREE_OF_A),
     ("ch12.gcn_forward", "float64", ch12.GCN_FLOAT64),
+    ("ch12.sage_backward", "isolated", ch12.SAGE_ISOLATED),
+    ("ch12.sage_backward", "transpose", ch12.SAGE_NO_TRANSPOSE),
+    ("ch12.sage_backward", "no_self", ch12.SAGE_NO_SELF_PATH),
+    ("ch12.sage_backward", "no_agg", ch12.SAGE_W_NEIGH_OF_X),
+    ("ch12.sage_backward", "sum", ch12.SAGE_SUM),
+    ("ch12.sage_backward", "self", ch12.SAGE_SELF_IN_MEAN),
+    ("ch12.sage_backward", "float64", ch12.SAGE_FLOAT64),
     ("ch12.fedavgm", "mean", ch12.FED_UNWEIGHTED),
     ("ch12.fedavgm", "sum", ch12.FED_NOT_NORMALISED),
     ("ch12.fedavgm", "sign", ch12.FED_SIGN),
@@ -110,9 +137,10 @@ def test_the_graphs_are_irregular_and_the_clients_unequal():
     from dlbook.grading.registry import get, iter_cases
 
     for suite, seed in [("public", None), ("hidden", 1), ("hidden", 2)]:
-        for case in iter_cases(get("ch12.gcn_forward"), suite, seed):
-            degrees = case.args["adj"].sum(axis=1)
-            assert len(degrees) == 1 or np.ptp(degrees) > 0
+        for qid in ("ch12.gcn_forward", "ch12.sage_backward"):
+            for case in iter_cases(get(qid), suite, seed):
+                degrees = case.args["adj"].sum(axis=1)
+                assert len(degrees) == 1 or np.ptp(degrees) > 0
         for case in iter_cases(get("ch12.fedavgm"), suite, seed):
             sizes = case.args["sizes"]
             assert len(sizes) == 1 or np.ptp(sizes) > 0

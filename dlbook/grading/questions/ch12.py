@@ -1,11 +1,13 @@
-"""Chapter 12 exercises: a GCN layer whose bug a regular graph hides (find the bug), the
-FedAvg server step with a server learning rate and momentum, FedAvgM (a transfer), and
-integrated gradients of a softplus model whose gradient the student derives, with a
-prediction of how the completeness gap of two quadrature rules shrinks (predict, measure).
+"""Chapter 12 exercises: a GCN layer whose bug a regular graph hides (find the bug); the
+backward of a GraphSAGE mean-aggregator layer, whose M = D^-1 A is not symmetric (a transfer:
+the GCN's symmetric A-hat hides a transpose); the FedAvg server step with a server learning
+rate and momentum, FedAvgM (a transfer); and integrated gradients of a softplus model whose
+gradient the student derives, with a prediction of how the completeness gap of two
+quadrature rules shrinks (predict, then measure).
 
 Every reference here is independent of solutions/ch12_beyond.ipynb and of ``dlbook``: torch
-with explicit diagonal matrices for the GCN, ``torch.tensordot`` for FedAvgM, and torch
-autograd for the path gradients of integrated gradients.
+with explicit diagonal matrices for the GCN, torch autograd for GraphSAGE and for the path
+gradients of integrated gradients, ``torch.tensordot`` for FedAvgM.
 
 The catalogue of common mistakes (issue 19): each question's requirements recompute the
 answer with one named mistake (a mutant) and, when the student's outputs equal a mutant's and
@@ -73,8 +75,9 @@ def _graph(n: int, rng: np.random.Generator, isolated: int = 0) -> np.ndarray:
     those it is joined to has no other neighbour, so the graph is irregular from 3 nodes."""
     k = n - isolated
     upper = np.triu(rng.random((k, k)) < 0.35, k=1)
-    upper[0, 1:] = True
-    upper[1:, k - 1] = False
+    if k > 1:
+        upper[0, 1:] = True
+        upper[1:, k - 1] = False
     adj = np.zeros((n, n))
     adj[:k, :k] = upper | upper.T
     return adj
@@ -135,6 +138,112 @@ register(Question(
     **split_suites(_gcn_cases),
     reference=_gcn_reference,
     requirements=(_gcn_catalogue, _dtype_kept("out", hint=GCN_FLOAT64)),
+    needs=("torch",),
+))
+
+# -- ch12.sage_backward (transfer: the transpose the symmetric A-hat hides) ---------------------
+SAGE_ISOLATED = ("a node with no neighbours divides 0 by 0 in the mean: the task sets its "
+                 "neighbour mean to 0 (divide by max(degree, 1))")
+SAGE_NO_TRANSPOSE = ("grad_x sends the neighbour gradient through M, not M^T: node j's "
+                     "features reach every node i that averages them, with weight M_ij, so "
+                     "grad_x = G W_self + M^T G W_neigh. The GCN's A-hat is symmetric and "
+                     "hides the transpose; the mean M = D^-1 A is not")
+SAGE_NO_SELF_PATH = ("grad_x misses the self path: x_i enters its own output through W_self "
+                     "too, so grad_x = G W_self + M^T G W_neigh")
+SAGE_W_NEIGH_OF_X = ("grad_w_neigh is G^T X: W_neigh multiplies the neighbour means M X, so "
+                     "its gradient is G^T (M X)")
+SAGE_SUM = ("the neighbours are summed, not averaged: divide row i of A by node i's degree, "
+            "M = D^-1 A")
+SAGE_SELF_IN_MEAN = ("the mean includes the node itself (A + I, as in the GCN): GraphSAGE "
+                     "averages the neighbours only; the node's own features enter through "
+                     "W_self")
+SAGE_FLOAT64 = ("float32 in, float32 out: an np.eye, np.ones or np.zeros without dtype= (or "
+                "a float64 division) promotes the arrays")
+
+
+def _sage_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    rng = np.random.default_rng(1204) if rng is None else rng
+    if suite == "public":
+        specs = [(7, 3, 2, 1, np.float64), (1, 2, 3, 1, np.float64), (6, 4, 4, 0, np.float64),
+                 (5, 2, 3, 1, np.float32)]
+    else:
+        specs = [(int(rng.integers(3, 13)), int(rng.integers(1, 6)), int(rng.integers(1, 6)),
+                  int(rng.integers(0, 3)), np.float64),
+                 (int(rng.integers(3, 9)), 3, 2, 1, np.float32)]
+    return [Case({"x": rng.normal(size=(n, f)).astype(dt), "adj": _graph(n, rng, iso).astype(dt),
+                  "w_self": rng.normal(size=(o, f)).astype(dt),
+                  "w_neigh": rng.normal(size=(o, f)).astype(dt),
+                  "bias": rng.normal(size=o).astype(dt),
+                  "grad_out": rng.normal(size=(n, o)).astype(dt)})
+            for n, f, o, iso, dt in specs]
+
+
+def _sage_right(x: np.ndarray, adj: np.ndarray, w_self: np.ndarray, w_neigh: np.ndarray,
+                bias: np.ndarray, grad_out: np.ndarray, mistake: str = "") -> dict[str, Any]:
+    a = adj + np.eye(len(adj)) if mistake == "self" else adj
+    m = a if mistake == "sum" else a / np.maximum(a.sum(axis=1, keepdims=True), 1)
+    mx = m @ x
+    through_m = (m if mistake == "transpose" else m.T) @ grad_out @ w_neigh
+    return {"out": x @ w_self.T + mx @ w_neigh.T + bias,
+            "grad_x": through_m + (0 if mistake == "no_self" else grad_out @ w_self),
+            "grad_w_self": grad_out.T @ x,
+            "grad_w_neigh": grad_out.T @ (x if mistake == "no_agg" else mx),
+            "grad_b": grad_out.sum(axis=0)}
+
+
+def _only(mistake: str, *names: str) -> Any:
+    """The mutant's outputs ``names`` (those the mistake changes)."""
+    return lambda **a: {k: v for k, v in _sage_right(**a, mistake=mistake).items() if k in names}
+
+
+_sage_catalogue = _catalogue(_sage_right, [
+    (SAGE_NO_TRANSPOSE, _only("transpose", "grad_x")),
+    (SAGE_NO_SELF_PATH, _only("no_self", "grad_x")),
+    (SAGE_W_NEIGH_OF_X, _only("no_agg", "grad_w_neigh")),
+    (SAGE_SUM, _only("sum", "out", "grad_x", "grad_w_neigh")),
+    (SAGE_SELF_IN_MEAN, _only("self", "out", "grad_x", "grad_w_neigh")),
+])
+
+
+def _finite(got: dict[str, Any], case: Case) -> str | None:
+    for value in got.values():
+        try:
+            bad = not np.all(np.isfinite(np.asarray(value, dtype=np.float64)))
+        except (TypeError, ValueError):
+            return None
+        if bad:
+            return f"the outputs hold inf or nan: {SAGE_ISOLATED}"
+    return None
+
+
+def _sage_reference(x: np.ndarray, adj: np.ndarray, w_self: np.ndarray, w_neigh: np.ndarray,
+                    bias: np.ndarray, grad_out: np.ndarray) -> dict[str, Any]:
+    import torch
+
+    leaves = [torch.tensor(a, requires_grad=True) for a in (x, w_self, w_neigh, bias)]
+    xt, ws, wn, b = leaves
+    a = torch.tensor(adj)
+    mean = (a @ xt) / a.sum(1, keepdim=True).clamp(min=1)
+    out = torch.nn.functional.linear(xt, ws, b) + torch.nn.functional.linear(mean, wn)
+    out.backward(torch.tensor(grad_out))
+    return {"out": out.detach().numpy(), "grad_x": xt.grad.numpy(),
+            "grad_w_self": ws.grad.numpy(), "grad_w_neigh": wn.grad.numpy(),
+            "grad_b": b.grad.numpy()}
+
+
+register(Question(
+    id="ch12.sage_backward",
+    points=3,
+    description="A GraphSAGE mean-aggregator layer X W_self^T + (D^-1 A X) W_neigh^T + b: "
+                "the output and the gradients of all its inputs.",
+    signature="sage_backward(x, adj, w_self, w_neigh, bias, grad_out) -> "
+              "(out, grad_x, grad_w_self, grad_w_neigh, grad_b)",
+    outputs=("out", "grad_x", "grad_w_self", "grad_w_neigh", "grad_b"),
+    **split_suites(_sage_cases),
+    reference=_sage_reference,
+    requirements=(_finite, _sage_catalogue,
+                  _dtype_kept("out", "grad_x", "grad_w_self", "grad_w_neigh", "grad_b",
+                              hint=SAGE_FLOAT64)),
     needs=("torch",),
 ))
 
