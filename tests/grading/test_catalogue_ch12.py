@@ -20,6 +20,8 @@ def gcn_forward(x, adj, weight, bias, mistake=""):
     d = deg ** -0.5
     if mistake == "row":                       # the exercise's planted bug
         a_hat = d[:, None] * a * d[:, None]
+    elif mistake == "one":
+        a_hat = d[:, None] * a
     elif mistake == "raw":
         a_hat = a
     elif mistake == "col":
@@ -62,6 +64,8 @@ def fedavgm(server, velocity, clients, sizes, lr, beta, mistake=""):
         delta = np.tensordot(p, server - clients, axes=1)
     if mistake == "old":
         return server + lr * velocity, beta * velocity + delta
+    if mistake == "plain":
+        return np.tensordot(p, clients, axes=1), beta * velocity + delta
     velocity = beta * velocity + delta
     return server + lr * velocity, velocity
 
@@ -89,6 +93,7 @@ RIGHT = {"ch12.gcn_forward": gcn_forward, "ch12.sage_backward": sage_backward,
 MUTANTS = [
     ("ch12.gcn_forward", "row", ch12.GCN_ROW_NORM),
     ("ch12.gcn_forward", "col", ch12.GCN_COL_NORM),
+    ("ch12.gcn_forward", "one", ch12.GCN_ONE_SIDED),
     ("ch12.gcn_forward", "raw", ch12.GCN_NOT_NORMALISED),
     ("ch12.gcn_forward", "loops", ch12.GCN_NO_SELF_LOOPS),
     ("ch12.gcn_forward", "degree", ch12.GCN_DEGREE_OF_A),
@@ -104,6 +109,7 @@ MUTANTS = [
     ("ch12.fedavgm", "sum", ch12.FED_NOT_NORMALISED),
     ("ch12.fedavgm", "sign", ch12.FED_SIGN),
     ("ch12.fedavgm", "old", ch12.FED_OLD_VELOCITY),
+    ("ch12.fedavgm", "plain", ch12.FED_PLAIN_AVERAGE),
     ("ch12.fedavgm", "float64", ch12.FED_FLOAT64),
     ("ch12.integrated_gradients", "left", ch12.IG_LEFT),
     ("ch12.integrated_gradients", "right", ch12.IG_RIGHT),

@@ -33,6 +33,8 @@ GCN_COL_NORM = ("A-hat is (A + I) D^-1, each column divided by its node's degree
                 "1/sqrt(d_i) and column j by 1/sqrt(d_j)")
 GCN_NO_SELF_LOOPS = ("A-hat has no self-loops: normalise A + I, not A, so that each node "
                      "keeps its own features (and an isolated node has degree 1, not 0)")
+GCN_ONE_SIDED = ("A-hat is D^-1/2 (A + I), scaled on one side only: the GCN scales row i by "
+                 "1/sqrt(d_i) and column j by 1/sqrt(d_j), D^-1/2 (A + I) D^-1/2")
 GCN_NOT_NORMALISED = ("A + I is used as it is: the GCN normalises it, D^-1/2 (A + I) D^-1/2 "
                       "with D the degrees of A + I, so that a hub's sum does not grow with "
                       "its degree")
@@ -49,6 +51,8 @@ FED_SIGN = ("the server steps away from the clients: Delta = sum_k (n_k / n) (w_
             "points where the clients went, and w <- w + lr v with v = beta v + Delta")
 FED_OLD_VELOCITY = ("the step uses the old velocity: update v = beta v + Delta first, then "
                     "step w <- w + lr v with the new v (heavy-ball momentum, chapter 3)")
+FED_PLAIN_AVERAGE = ("the new server weights are the clients' weighted average, plain FedAvg: "
+                     "FedAvgM moves the server by lr v, with the momentum v = beta v + Delta")
 FED_FLOAT64 = ("sizes / n is float64 (sizes are integers): float32 clients in, float32 out; "
                "cast the weights with .astype(clients.dtype)")
 IG_LEFT = ("your path points are alpha = s/m, the left Riemann sum (what rule=\"left\" "
@@ -104,7 +108,8 @@ def _gcn_right(x: np.ndarray, adj: np.ndarray, weight: np.ndarray, bias: np.ndar
     deg = adj.sum(axis=1) if mistake == "degree" else a.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):   # degree 0 without self-loops
         d = deg ** -0.5
-        a_hat = {"row": a / deg[:, None], "col": a / deg[None, :], "raw": a}.get(
+        a_hat = {"row": a / deg[:, None], "col": a / deg[None, :], "raw": a,
+                 "one": d[:, None] * a}.get(
             mistake, d[:, None] * a * d[None, :])
         return {"out": a_hat @ x @ weight.T + bias}
 
@@ -112,6 +117,7 @@ def _gcn_right(x: np.ndarray, adj: np.ndarray, weight: np.ndarray, bias: np.ndar
 _gcn_catalogue = _catalogue(_gcn_right, [
     (GCN_ROW_NORM, lambda **a: _gcn_right(**a, mistake="row")),
     (GCN_COL_NORM, lambda **a: _gcn_right(**a, mistake="col")),
+    (GCN_ONE_SIDED, lambda **a: _gcn_right(**a, mistake="one")),
     (GCN_NOT_NORMALISED, lambda **a: _gcn_right(**a, mistake="raw")),
     (GCN_NO_SELF_LOOPS, lambda **a: _gcn_right(**a, mistake="loops")),
     (GCN_DEGREE_OF_A, lambda **a: _gcn_right(**a, mistake="degree")),
@@ -297,6 +303,8 @@ _fedavgm_catalogue = _catalogue(_fedavgm_right, [
     (FED_NOT_NORMALISED, lambda **a: _fedavgm_right(**a, mistake="sum")),
     (FED_SIGN, lambda **a: _fedavgm_right(**a, mistake="sign")),
     (FED_OLD_VELOCITY, lambda **a: {"server": _fedavgm_right(**a, mistake="old")["server"]}),
+    (FED_PLAIN_AVERAGE, lambda **a: {
+        "server": _fedavgm_right(**{**a, "lr": 1.0, "beta": 0.0})["server"]}),
 ])
 
 
