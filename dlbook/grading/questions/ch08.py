@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from dlbook.grading.questions.catalogue import catalogue as _catalogue
 from dlbook.grading.registry import Case, Question, register, split_suites
 from dlbook.grading.runners.ch08 import Grads, flatten
 
@@ -98,6 +99,77 @@ def _lstm_backward_reference(grad_h, grad_c, x, h, c, w_ih, w_hh, b_ih,
             "grad_w_hh": cell.weight_hh.grad.numpy(), "grad_b": cell.bias_ih.grad.numpy()}
 
 
+# The catalogue of common mistakes (issue 19): the task asks for a derivation and prints no
+# formula, so the check names the slip whose outputs an answer reproduces.
+# tests/grading/test_catalogue_ch08.py plants each one.
+
+LSTM_C_ONE_PATH = ("c' reaches the loss along two paths, directly (grad_c) and through "
+                   "h' = o * tanh(c'): its total gradient is grad_c + grad_h * o * "
+                   "(1 - tanh(c')^2); the path through h' is missing")
+LSTM_NO_GRAD_C = ("c' reaches the loss along two paths: the gradient it receives directly, "
+                  "grad_c, is missing from its total (only the path through h' is there)")
+LSTM_TANH_DERIVATIVE = ("the derivative of tanh(c') is 1 - tanh(c')^2, written from tanh's "
+                        "value, not 1 - c'^2")
+LSTM_OUTPUT_GATE = ("the output gate is reached only through h' = o * tanh(c'): its gradient "
+                    "is grad_h * tanh(c') * o(1 - o), with grad_h, not c''s total gradient")
+LSTM_FORGET_INPUT = ("the forget gate multiplies the *previous* cell state: "
+                     "d c'/d f = c (the input c), not c'")
+LSTM_C_PREV = ("c' = f * c + i * g, so the previous cell state's gradient is c''s total "
+               "gradient times f (the path that keeps the gradient alive across steps)")
+LSTM_GATE_ORDER = ("the four gate gradients are stacked in the wrong order: torch's rows "
+                   "are i, f, g, o (the candidate g third, the output gate last)")
+LSTM_BIAS_TWICE = ("grad_b counts the bias twice: b_ih and b_hh are added together, each "
+                   "gets the same gradient (the sum of the gate gradients over the batch); "
+                   "return it once")
+
+
+def _lstm_grads(grad_h, grad_c, x, h, c, w_ih, w_hh, b_ih, b_hh, mistake: str = ""
+                ) -> dict[str, np.ndarray]:
+    """One LSTM step's gradients by hand, with one named ``mistake`` planted (the
+    catalogue's mutants); ``mistake=""`` is the right answer."""
+    a = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+    a_i, a_f, a_g, a_o = np.split(a, 4, axis=-1)
+    i, f, o = (1 / (1 + np.exp(-v)) for v in (a_i, a_f, a_o))
+    g = np.tanh(a_g)
+    c_new = f * c + i * g
+    tanh_c = np.tanh(c_new)
+    dtanh = 1 - c_new**2 if mistake == "tanh" else 1 - tanh_c**2
+    through_h = grad_h * o * dtanh
+    bar_c = {"one path": grad_c, "no grad_c": through_h}.get(mistake, grad_c + through_h)
+    d_o = (bar_c if mistake == "output gate" else grad_h) * tanh_c * o * (1 - o)
+    d_f = bar_c * (c_new if mistake == "forget input" else c) * f * (1 - f)
+    blocks = [bar_c * g * i * (1 - i), d_f, bar_c * i * (1 - g**2), d_o]
+    if mistake == "gate order":
+        blocks = [blocks[0], blocks[1], blocks[3], blocks[2]]
+    grad_a = np.concatenate(blocks, axis=-1)
+    rows = grad_a.reshape(-1, grad_a.shape[-1])
+    return {"grad_x": grad_a @ w_ih, "grad_h_prev": grad_a @ w_hh,
+            "grad_c_prev": bar_c if mistake == "c prev" else bar_c * f,
+            "grad_w_ih": rows.T @ x.reshape(len(rows), -1),
+            "grad_w_hh": rows.T @ h.reshape(len(rows), -1),
+            "grad_b": rows.sum(axis=0) * (2 if mistake == "bias twice" else 1)}
+
+
+def _lstm_mutant(mistake: str) -> Any:
+    """The mutant with ``mistake``, reporting only the outputs it changes."""
+    def mutant(**args: Any) -> dict[str, np.ndarray]:
+        wrong, right = _lstm_grads(**args, mistake=mistake), _lstm_grads(**args)
+        return {k: v for k, v in wrong.items() if not np.array_equal(v, right[k])}
+    return mutant
+
+
+_lstm_catalogue = _catalogue(lambda **a: _lstm_grads(**a), [
+    (LSTM_C_ONE_PATH, _lstm_mutant("one path")),
+    (LSTM_NO_GRAD_C, _lstm_mutant("no grad_c")),
+    (LSTM_TANH_DERIVATIVE, _lstm_mutant("tanh")),
+    (LSTM_OUTPUT_GATE, _lstm_mutant("output gate")),
+    (LSTM_FORGET_INPUT, _lstm_mutant("forget input")),
+    (LSTM_C_PREV, _lstm_mutant("c prev")),
+    (LSTM_GATE_ORDER, _lstm_mutant("gate order")),
+    (LSTM_BIAS_TWICE, _lstm_mutant("bias twice")),
+])
+
+
 register(Question(
     id="ch08.lstm_cell_backward",
     points=4,
@@ -107,6 +179,7 @@ register(Question(
     outputs=("grad_x", "grad_h_prev", "grad_c_prev", "grad_w_ih", "grad_w_hh", "grad_b"),
     **split_suites(_lstm_backward_cases),
     reference=_lstm_backward_reference,
+    requirements=(_lstm_catalogue,),
     needs=("torch",),
 ))
 

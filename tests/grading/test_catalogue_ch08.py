@@ -1,0 +1,59 @@
+"""The self-check catalogue of chapter 8's LSTM backward (exercise 3, a derivation with no
+formula printed): every named mistake is planted in an otherwise right answer, written as a
+student would, and the check must fail with exactly that entry's message (no other entry's);
+the right answer passes the public suite and two hidden draws.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from planted_mistakes import assert_mutant_named, assert_right_answer_passes, catalogue_messages
+
+from dlbook.grading.questions import ch08
+
+QUESTION = "ch08.lstm_cell_backward"
+
+
+def lstm_cell_backward(grad_h, grad_c, x, h, c, w_ih, w_hh, b_ih, b_hh, mistake=""):
+    a = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+    a_i, a_f, a_g, a_o = np.split(a, 4, axis=-1)
+    i, f, o = (1 / (1 + np.exp(-v)) for v in (a_i, a_f, a_o))
+    g = np.tanh(a_g)
+    c_new = f * c + i * g
+    tanh_c = np.tanh(c_new)
+    slope = 1 - c_new**2 if mistake == "tanh" else 1 - tanh_c**2
+    c_total = grad_c + grad_h * o * slope
+    if mistake == "one path":
+        c_total = grad_c
+    if mistake == "no grad_c":
+        c_total = grad_h * o * slope
+    d_o = (c_total if mistake == "output gate" else grad_h) * tanh_c * o * (1 - o)
+    d_f = c_total * (c_new if mistake == "forget input" else c) * f * (1 - f)
+    d_i, d_g = c_total * g * i * (1 - i), c_total * i * (1 - g**2)
+    order = [d_i, d_f, d_o, d_g] if mistake == "gate order" else [d_i, d_f, d_g, d_o]
+    grad_a = np.concatenate(order, axis=-1)
+    rows = grad_a.reshape(-1, grad_a.shape[-1])
+    grad_b = rows.sum(axis=0)
+    return (grad_a @ w_ih, grad_a @ w_hh, c_total if mistake == "c prev" else c_total * f,
+            rows.T @ x.reshape(len(rows), -1), rows.T @ h.reshape(len(rows), -1),
+            2 * grad_b if mistake == "bias twice" else grad_b)
+
+
+MUTANTS = [("one path", ch08.LSTM_C_ONE_PATH), ("no grad_c", ch08.LSTM_NO_GRAD_C),
+           ("tanh", ch08.LSTM_TANH_DERIVATIVE), ("output gate", ch08.LSTM_OUTPUT_GATE),
+           ("forget input", ch08.LSTM_FORGET_INPUT), ("c prev", ch08.LSTM_C_PREV),
+           ("gate order", ch08.LSTM_GATE_ORDER), ("bias twice", ch08.LSTM_BIAS_TWICE)]
+
+
+def test_the_right_answer_passes_every_suite():
+    assert_right_answer_passes(QUESTION, lstm_cell_backward)
+
+
+@pytest.mark.parametrize("mistake,message", MUTANTS, ids=[m for m, _ in MUTANTS])
+def test_each_planted_mistake_gets_exactly_its_message(mistake, message):
+    assert_mutant_named(QUESTION, lstm_cell_backward, mistake, message,
+                        catalogue_messages(ch08))
+
+
+def test_every_catalogue_message_is_planted():
+    assert catalogue_messages(ch08) <= {message for _, message in MUTANTS}
