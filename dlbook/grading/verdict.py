@@ -14,9 +14,8 @@ import numpy as np
 
 from dlbook.grading import registry
 from dlbook.grading.assignment import TestCell
-from dlbook.grading.compare import Mismatch, compare_outputs
-from dlbook.grading.diagnose import case_sizes
-from dlbook.grading.evaluate import describe_exception
+from dlbook.grading.compare import Mismatch
+from dlbook.grading.evaluate import describe_exception, judge_outputs
 from dlbook.grading.gradebook import QuestionGrade
 
 
@@ -97,12 +96,7 @@ def judge_suite(question: registry.Question, cases: list[registry.Case], report:
         try:
             specs = got_cases[i] if isinstance(got_cases[i], dict) else {}
             got = {name: _decode(specs.get(name), arrays, case) for name in question.outputs}
-            for requirement in question.requirements:
-                problem = requirement(got, case)
-                if problem:
-                    raise Mismatch(problem)
-            if expected[i] is not None:
-                compare_outputs(got, expected[i], sizes=case_sizes(case.args))
+            judge_outputs(question, got, case, expected[i])
         except Mismatch as err:
             return f"{err}{where}"
         except Exception as err:

@@ -318,7 +318,7 @@ def test_hidden_inputs_come_from_the_seed():
 def test_every_question_has_a_hidden_suite_that_changes_with_the_seed():
     import pickle
 
-    for n in range(13):
+    for n in range(15):
         for q in chapter_questions(f"ch{n:02d}"):
             assert q.cases("hidden", 1), q.id
             if q.takes_value:
@@ -333,3 +333,24 @@ def test_a_question_without_hidden_tests_is_refused():
     with pytest.raises(ValueError, match="has no hidden tests"):
         register(Question("ch99.x", 1, "", "x(a) -> b", ("b",), public=lambda: [Case({})],
                           hidden=lambda rng: []))
+
+
+def test_a_requirement_that_cannot_read_the_outputs_never_decides():
+    # A requirement is a diagnosis: if it raises (a fault of the grader's own), the reference
+    # decides, so a right answer keeps its points and a wrong one gets the comparison's message.
+    from dlbook.grading.evaluate import judge_outputs
+    from dlbook.grading.registry import Case, Question
+
+    def broken(got, case):
+        raise TypeError("a bug in the question's own check")
+
+    case = Case({"a": np.ones(3)})
+    q = Question("ch99.double", 1, "", "double(a) -> b", ("b",), public=lambda: [case],
+                 hidden=lambda rng: [case], reference=lambda a: {"b": 2 * a},
+                 requirements=(broken,))
+    expected = q.reference(np.ones(3))
+    judge_outputs(q, {"b": 2 * np.ones(3)}, case, expected)
+    with pytest.raises(Mismatch, match="b"):
+        judge_outputs(q, {"b": 3 * np.ones(3)}, case, expected)
+    with pytest.raises(TypeError):  # no reference: nothing else can decide
+        judge_outputs(q, {"b": 2 * np.ones(3)}, case, None)
