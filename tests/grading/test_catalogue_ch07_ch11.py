@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
-from planted_mistakes import assert_mutant_named, assert_right_answer_passes, catalogue_messages
+from planted_mistakes import catalogue_tests
 
 from dlbook.grading.questions import ch07, ch11
 
@@ -126,29 +125,8 @@ MUTANTS = [
 ]
 
 
-MODULES = {"ch07": ch07, "ch11": ch11}
-
-
-def _messages(chapter: str) -> set[str]:
-    return catalogue_messages(MODULES[chapter])
-
-
-@pytest.mark.parametrize("question_id", sorted(RIGHT))
-def test_the_right_answer_passes_every_suite(question_id):
-    assert_right_answer_passes(question_id, RIGHT[question_id])
-
-
-@pytest.mark.parametrize("question_id,mistake,message", MUTANTS,
-                         ids=[f"{q}-{m}" for q, m, _ in MUTANTS])
-def test_each_planted_mistake_gets_exactly_its_message(question_id, mistake, message):
-    assert_mutant_named(question_id, RIGHT[question_id], mistake, message,
-                        _messages(question_id.split(".")[0]))
-
-
-def test_every_catalogue_message_is_planted():
-    planted = {message for _, _, message in MUTANTS}
-    for chapter in MODULES:
-        assert _messages(chapter) <= planted, sorted(_messages(chapter) - planted)
+(test_the_right_answer_passes_every_suite, test_each_planted_mistake_gets_exactly_its_message,
+ test_every_catalogue_message_is_planted) = catalogue_tests(RIGHT, MUTANTS, [ch07, ch11])
 
 
 def test_the_shift_matrix_moves_the_encoding():

@@ -6,8 +6,7 @@ the right answer passes the public suite and two hidden draws.
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from planted_mistakes import assert_mutant_named, assert_right_answer_passes, catalogue_messages
+from planted_mistakes import catalogue_tests
 
 from dlbook.grading.questions import ch08
 
@@ -45,15 +44,7 @@ MUTANTS = [("one path", ch08.LSTM_C_ONE_PATH), ("no grad_c", ch08.LSTM_NO_GRAD_C
            ("gate order", ch08.LSTM_GATE_ORDER), ("bias twice", ch08.LSTM_BIAS_TWICE)]
 
 
-def test_the_right_answer_passes_every_suite():
-    assert_right_answer_passes(QUESTION, lstm_cell_backward)
-
-
-@pytest.mark.parametrize("mistake,message", MUTANTS, ids=[m for m, _ in MUTANTS])
-def test_each_planted_mistake_gets_exactly_its_message(mistake, message):
-    assert_mutant_named(QUESTION, lstm_cell_backward, mistake, message,
-                        catalogue_messages(ch08))
-
-
-def test_every_catalogue_message_is_planted():
-    assert catalogue_messages(ch08) <= {message for _, message in MUTANTS}
+(test_the_right_answer_passes_every_suite, test_each_planted_mistake_gets_exactly_its_message,
+ test_every_catalogue_message_is_planted) = catalogue_tests(
+    {QUESTION: lstm_cell_backward}, [(QUESTION, mistake, message) for mistake, message in MUTANTS],
+    [ch08])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from planted_mistakes import assert_mutant_named, assert_right_answer_passes, catalogue_messages
+from planted_mistakes import catalogue_tests
 
 from dlbook.grading.questions import ch09
 
@@ -100,20 +100,8 @@ MUTANTS = [
 ]
 
 
-@pytest.mark.parametrize("question_id", sorted(RIGHT))
-def test_the_right_answer_passes_every_suite(question_id):
-    assert_right_answer_passes(question_id, RIGHT[question_id])
-
-
-@pytest.mark.parametrize("question_id,mistake,message", MUTANTS,
-                         ids=[f"{q}-{m}" for q, m, _ in MUTANTS])
-def test_each_planted_mistake_gets_exactly_its_message(question_id, mistake, message):
-    assert_mutant_named(question_id, RIGHT[question_id], mistake, message,
-                        catalogue_messages(ch09))
-
-
-def test_every_catalogue_message_is_planted():
-    assert catalogue_messages(ch09) == {message for _, _, message in MUTANTS}
+(test_the_right_answer_passes_every_suite, test_each_planted_mistake_gets_exactly_its_message,
+ test_every_catalogue_message_is_planted) = catalogue_tests(RIGHT, MUTANTS, [ch09])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -5,8 +5,7 @@ dlbook/grading/questions/ch12.py."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from planted_mistakes import assert_mutant_named, assert_right_answer_passes, catalogue_messages
+from planted_mistakes import catalogue_tests
 
 from dlbook.grading.questions import ch12
 
@@ -121,21 +120,8 @@ MUTANTS = [
 ]
 
 
-@pytest.mark.parametrize("question_id", sorted(RIGHT))
-def test_the_right_answer_passes_every_suite(question_id):
-    assert_right_answer_passes(question_id, RIGHT[question_id])
-
-
-@pytest.mark.parametrize("question_id,mistake,message", MUTANTS,
-                         ids=[f"{q}-{m}" for q, m, _ in MUTANTS])
-def test_each_planted_mistake_gets_exactly_its_message(question_id, mistake, message):
-    with np.errstate(divide="ignore", invalid="ignore"):   # no self-loops: isolated nodes
-        assert_mutant_named(question_id, RIGHT[question_id], mistake, message,
-                            catalogue_messages(ch12))
-
-
-def test_every_catalogue_message_is_planted():
-    assert catalogue_messages(ch12) == {message for _, _, message in MUTANTS}
+(test_the_right_answer_passes_every_suite, test_each_planted_mistake_gets_exactly_its_message,
+ test_every_catalogue_message_is_planted) = catalogue_tests(RIGHT, MUTANTS, [ch12])
 
 
 def test_the_graphs_are_irregular_and_the_clients_unequal():
