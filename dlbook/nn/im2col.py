@@ -157,12 +157,18 @@ def im2col(x: np.ndarray, kernel_size: int | Pair, stride: int | Pair = 1,
 
 
 def _im2col(x: np.ndarray, kernel: Pair, stride: Pair, pads: Pads, dilation: Pair,
-            out_hw: Pair, batch_last: bool = False) -> np.ndarray:
+            out_hw: Pair, batch_last: bool = False, out: np.ndarray | None = None
+            ) -> np.ndarray:
     """``im2col`` for ``out_hw`` window positions (which must fit inside the padded input),
-    columns ordered ``(h, w, n)`` if ``batch_last``."""
+    columns ordered ``(h, w, n)`` if ``batch_last``; written into ``out`` (a contiguous array
+    of the result's shape and dtype) when given, else into a fresh array."""
     view = _window_view(_padded_grid(x, pads, batch_last), kernel, stride, dilation, out_hw,
                         batch_last)
-    return np.ascontiguousarray(view).reshape(x.shape[1] * kernel[0] * kernel[1], -1)
+    rows = x.shape[1] * kernel[0] * kernel[1]
+    if out is None or out.shape != (rows, view.size // rows) or out.dtype != x.dtype:
+        return np.ascontiguousarray(view).reshape(rows, -1)
+    np.copyto(out.reshape(view.shape), view)
+    return out
 
 
 def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kernel_size: int | Pair,
@@ -299,7 +305,8 @@ def resolve_padding(padding: int | tuple | str, kernel: Pair, stride: Pair,
 
 def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
                    stride: int | Pair = 1, padding: int | tuple | str = 0,
-                   dilation: int | Pair = 1, groups: int = 1) -> tuple[np.ndarray, Conv2dCache]:
+                   dilation: int | Pair = 1, groups: int = 1, cols_buffer: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, Conv2dCache]:
     r"""2-D cross-correlation, as ``torch.nn.functional.conv2d``, by im2col and one GEMM per group.
 
     .. math::
@@ -310,6 +317,9 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
         - x: ``(N, C_in, H, W)``; weight: ``(C_out, C_in / groups, kH, kW)``; bias ``(C_out,)``.
         - out: ``(N, C_out, H_out, W_out)`` with
           ``H_out = floor((H + pad_top + pad_bottom - d_H (kH - 1) - 1) / s_H) + 1``.
+
+    ``cols_buffer``: an array the im2col matrix may be written into (used when its shape and
+    dtype fit, e.g. the matrix of the previous step; see ``Module.reusable_buffer``).
     """
     N, C, H, W = x.shape
     C_out, C_g, kH, kW = weight.shape
@@ -322,7 +332,7 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = 
     # NOTE: the same matrices with columns in (h, w, n) order where that copies faster
     # (small maps, see prefers_batch_last); results are identical.
     batch_last = prefers_batch_last(N, (Ho, Wo))
-    cols = _im2col(x, (kH, kW), stride, pads, dilation, (Ho, Wo), batch_last)
+    cols = _im2col(x, (kH, kW), stride, pads, dilation, (Ho, Wo), batch_last, cols_buffer)
     out = _bmm(_weight_matrix(weight, groups), cols.reshape(groups, C_g * kH * kW, -1))
     if bias is not None:
         out += bias.reshape(groups, -1, 1)  # out is a fresh array
