@@ -1,5 +1,6 @@
-"""The self-check catalogue of chapter 8's LSTM backward (exercise 3, a derivation with no
-formula printed): every named mistake is planted in an otherwise right answer, written as a
+"""The self-check catalogues of chapter 8's CIFG forward (exercise 2, a variant the chapter
+does not write) and LSTM backward (exercise 3, a derivation with no formula printed): every
+named mistake is planted in an otherwise right answer, written as a
 student would, and the check must fail with exactly that entry's message (no other entry's);
 the right answer passes the public suite and two hidden draws.
 """
@@ -11,6 +12,28 @@ from planted_mistakes import catalogue_tests
 from dlbook.grading.questions import ch08
 
 QUESTION = "ch08.lstm_cell_backward"
+CIFG = "ch08.cifg_cell_forward"
+
+
+def cifg_cell_forward(x, h, c, w_ih, w_hh, b_ih, b_hh, mistake=""):
+    a = x @ w_ih.T + b_ih + h @ w_hh.T
+    if mistake != "one bias":
+        a = a + b_hh
+    H = h.shape[-1]
+    a_f, a_g, a_o = a[..., :H], a[..., H:2 * H], a[..., 2 * H:]
+    if mistake == "gate order":
+        a_g, a_o = a[..., 2 * H:], a[..., H:2 * H]
+    f = 1 / (1 + np.exp(-a_f))
+    g = np.tanh(a_g)
+    o = 1 / (1 + np.exp(-a_o))
+    i = f if mistake == "not coupled" else 1 - f
+    if mistake == "reversed":
+        c_new = (1 - f) * c + f * g
+    else:
+        c_new = f * c + i * g
+    if mistake == "no tanh":
+        return o * c_new, c_new
+    return o * np.tanh(c if mistake == "old c" else c_new), c_new
 
 
 def lstm_cell_backward(grad_h, grad_c, x, h, c, w_ih, w_hh, b_ih, b_hh, mistake=""):
@@ -38,6 +61,9 @@ def lstm_cell_backward(grad_h, grad_c, x, h, c, w_ih, w_hh, b_ih, b_hh, mistake=
             2 * grad_b if mistake == "bias twice" else grad_b)
 
 
+CIFG_MUTANTS = [("reversed", ch08.CIFG_COUPLING_REVERSED), ("not coupled", ch08.CIFG_NOT_COUPLED),
+                ("gate order", ch08.CIFG_GATE_ORDER), ("no tanh", ch08.CIFG_NO_TANH),
+                ("old c", ch08.CIFG_OLD_C), ("one bias", ch08.CIFG_ONE_BIAS)]
 MUTANTS = [("one path", ch08.LSTM_C_ONE_PATH), ("no grad_c", ch08.LSTM_NO_GRAD_C),
            ("tanh", ch08.LSTM_TANH_DERIVATIVE), ("output gate", ch08.LSTM_OUTPUT_GATE),
            ("forget input", ch08.LSTM_FORGET_INPUT), ("c prev", ch08.LSTM_C_PREV),
@@ -46,5 +72,7 @@ MUTANTS = [("one path", ch08.LSTM_C_ONE_PATH), ("no grad_c", ch08.LSTM_NO_GRAD_C
 
 (test_the_right_answer_passes_every_suite, test_each_planted_mistake_gets_exactly_its_message,
  test_every_catalogue_message_is_planted) = catalogue_tests(
-    {QUESTION: lstm_cell_backward}, [(QUESTION, mistake, message) for mistake, message in MUTANTS],
+    {QUESTION: lstm_cell_backward, CIFG: cifg_cell_forward},
+    [(QUESTION, mistake, message) for mistake, message in MUTANTS]
+    + [(CIFG, mistake, message) for mistake, message in CIFG_MUTANTS],
     [ch08])

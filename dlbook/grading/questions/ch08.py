@@ -1,8 +1,10 @@
-"""Chapter 8 exercises: one LSTM step forward and backward, backpropagation through time for a
-tanh RNN, and clipping gradients by their joint norm.
+"""Chapter 8 exercises: backpropagation through time for a tanh RNN, one step of the coupled
+input-forget gate LSTM (a variant the chapter does not write), one LSTM step backward, and
+clipping gradients by their joint norm.
 
 Every reference here is independent of solutions/ch08_rnns.ipynb and of ``dlbook.nn``: torch's
-``LSTMCell`` and ``RNN`` with autograd, and ``torch.nn.utils.clip_grad_norm_``.
+tensor operations (CIFG), ``LSTMCell`` and ``RNN`` with autograd, and
+``torch.nn.utils.clip_grad_norm_``.
 """
 from __future__ import annotations
 
@@ -46,35 +48,112 @@ def _torch_lstm_step(x, h, c, w_ih, w_hh, b_ih, b_hh):
     return cell, t, h_new, c_new
 
 
-# -- ch08.lstm_cell_forward --------------------------------------------------------------------
-
-_LSTM_SPECS = {"public": [(3, 4, 5, np.float64), (1, 2, 3, np.float64), (None, 3, 2, np.float64),
-                          (4, 5, 6, np.float32)],
-               "hidden": [(2, 1, 1, np.float64), (5, 3, 8, np.float32)]}
-
-
-def _lstm_forward_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
-    rng = np.random.default_rng(81) if rng is None else rng
-    return [Case(_lstm_arrays(rng, n, i, h, dt)) for n, i, h, dt in _LSTM_SPECS.get(suite, [])]
+# -- ch08.cifg_cell_forward --------------------------------------------------------------------
+# The coupled input-forget gate LSTM (CIFG; Greff et al., 2017, "LSTM: A Search Space
+# Odyssey"), without peepholes: i = 1 - f, so three gate blocks (f, g, o). The chapter writes
+# the plain LSTM's forward; this is a variant it does not write.
 
 
-def _lstm_forward_reference(x, h, c, w_ih, w_hh, b_ih, b_hh) -> dict[str, np.ndarray]:
-    _, _, h_new, c_new = _torch_lstm_step(x, h, c, w_ih, w_hh, b_ih, b_hh)
-    return {"h_new": h_new.detach().numpy(), "c_new": c_new.detach().numpy()}
+def _cifg_arrays(rng: np.random.Generator, n: int | None, n_in: int, hidden: int,
+                 dtype: type) -> dict[str, np.ndarray]:
+    """x, h, c and the CIFG weights: three blocks (f, g, o) stacked along the first axis."""
+    lead = () if n is None else (n,)
+    return {"x": rng.normal(size=(*lead, n_in)).astype(dtype),
+            "h": rng.normal(size=(*lead, hidden)).astype(dtype),
+            "c": rng.normal(size=(*lead, hidden)).astype(dtype),
+            "w_ih": rng.normal(0, 0.7, size=(3 * hidden, n_in)).astype(dtype),
+            "w_hh": rng.normal(0, 0.7, size=(3 * hidden, hidden)).astype(dtype),
+            "b_ih": rng.normal(0, 0.5, size=3 * hidden).astype(dtype),
+            "b_hh": rng.normal(0, 0.5, size=3 * hidden).astype(dtype)}
+
+
+def _cifg_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
+    if suite == "public":
+        rng = np.random.default_rng(81)
+        specs = [(3, 4, 5, np.float64), (1, 2, 3, np.float64), (None, 3, 2, np.float64),
+                 (4, 5, 6, np.float32)]
+    else:  # hidden: shapes drawn too, one float64 and one float32 case
+        assert rng is not None
+        specs = [(int(rng.integers(1, 6)) if rng.random() < 0.8 else None,
+                  int(rng.integers(1, 7)), int(rng.integers(1, 7)), dt)
+                 for dt in (np.float64, np.float32)]
+    return [Case(_cifg_arrays(rng, n, i, h, dt)) for n, i, h, dt in specs]
+
+
+def _cifg_reference(x, h, c, w_ih, w_hh, b_ih, b_hh) -> dict[str, np.ndarray]:
+    """torch's tensor operations in the input's dtype."""
+    import torch
+
+    t = [torch.tensor(v) for v in (x, h, c, w_ih, w_hh, b_ih, b_hh)]
+    x_, h_, c_, w_ih_, w_hh_, b_ih_, b_hh_ = t
+    a = torch.nn.functional.linear(x_, w_ih_, b_ih_) + torch.nn.functional.linear(h_, w_hh_, b_hh_)
+    a_f, a_g, a_o = a.chunk(3, dim=-1)
+    f = torch.sigmoid(a_f)
+    c_new = f * c_ + (1 - f) * torch.tanh(a_g)
+    return {"h_new": (torch.sigmoid(a_o) * torch.tanh(c_new)).numpy(), "c_new": c_new.numpy()}
+
+
+CIFG_COUPLING_REVERSED = ("the coupling is reversed: the forget gate f keeps the old cell "
+                          "state and 1 - f writes the candidate, c' = f * c + (1 - f) * g")
+CIFG_NOT_COUPLED = ("the input gate is not 1 - f: with i = f the cell state can grow without "
+                    "bound; the coupled gate writes (1 - f) * g")
+CIFG_GATE_ORDER = ("the three gate blocks are read in the wrong order: the rows of w_ih and "
+                   "w_hh are f, g, o (the candidate g second, the output gate last)")
+CIFG_NO_TANH = "h' = o * tanh(c'): the tanh of the new cell state is missing"
+CIFG_OLD_C = "h' is computed from the old cell state c; it reads the new one, c'"
+CIFG_ONE_BIAS = ("both biases enter the pre-activations: a = x W_ih^T + b_ih + h W_hh^T + "
+                 "b_hh; one of them is missing")
+
+
+def _cifg_step(x, h, c, w_ih, w_hh, b_ih, b_hh, mistake: str = "") -> dict[str, np.ndarray]:
+    """One CIFG step with one named ``mistake`` planted; ``mistake=""`` is right."""
+    a = x @ w_ih.T + b_ih + h @ w_hh.T + (0 if mistake == "one bias" else b_hh)
+    a_f, a_g, a_o = np.split(a, 3, axis=-1)
+    if mistake == "gate order":
+        a_g, a_o = a_o, a_g
+    f, g, o = 1 / (1 + np.exp(-a_f)), np.tanh(a_g), 1 / (1 + np.exp(-a_o))
+    keep, write = {"reversed": (1 - f, f), "not coupled": (f, f)}.get(mistake, (f, 1 - f))
+    c_new = keep * c + write * g
+    h_new = o * {"no tanh": c_new, "old c": np.tanh(c)}.get(mistake, np.tanh(c_new))
+    return {"h_new": h_new, "c_new": c_new}
+
+
+def _cifg_mutant(mistake: str) -> Any:
+    """The mutant with ``mistake``, reporting only the outputs it changes."""
+    def mutant(**args: Any) -> dict[str, np.ndarray]:
+        wrong, right = _cifg_step(**args, mistake=mistake), _cifg_step(**args)
+        return {k: v for k, v in wrong.items() if not np.array_equal(v, right[k])}
+    return mutant
+
+
+_cifg_catalogue = _catalogue(lambda **a: _cifg_step(**a), [
+    (CIFG_COUPLING_REVERSED, _cifg_mutant("reversed")),
+    (CIFG_NOT_COUPLED, _cifg_mutant("not coupled")),
+    (CIFG_GATE_ORDER, _cifg_mutant("gate order")),
+    (CIFG_NO_TANH, _cifg_mutant("no tanh")),
+    (CIFG_OLD_C, _cifg_mutant("old c")),
+    (CIFG_ONE_BIAS, _cifg_mutant("one bias")),
+])
 
 
 register(Question(
-    id="ch08.lstm_cell_forward",
+    id="ch08.cifg_cell_forward",
     points=3,
-    description="One LSTM step in torch's gate order (i, f, g, o): the new h and c.",
-    signature="lstm_cell_forward(x, h, c, w_ih, w_hh, b_ih, b_hh) -> (h_new, c_new)",
+    description="One step of the coupled input-forget gate LSTM (i = 1 - f): the new h and c.",
+    signature="cifg_cell_forward(x, h, c, w_ih, w_hh, b_ih, b_hh) -> (h_new, c_new)",
     outputs=("h_new", "c_new"),
-    **split_suites(_lstm_forward_cases),
-    reference=_lstm_forward_reference,
+    **split_suites(_cifg_cases),
+    reference=_cifg_reference,
+    requirements=(_cifg_catalogue,),
     needs=("torch",),
 ))
 
 # -- ch08.lstm_cell_backward -------------------------------------------------------------------
+
+
+_LSTM_SPECS = {"public": [(3, 4, 5, np.float64), (1, 2, 3, np.float64), (None, 3, 2, np.float64),
+                          (4, 5, 6, np.float32)],
+               "hidden": [(2, 1, 1, np.float64), (5, 3, 8, np.float32)]}
 
 
 def _lstm_backward_cases(suite: str, rng: np.random.Generator | None = None) -> list[Case]:
