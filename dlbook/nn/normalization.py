@@ -50,6 +50,7 @@ References:
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -71,8 +72,33 @@ class NormCache:
     axes: tuple[int, ...]
 
 
+@functools.lru_cache(maxsize=256)
+def _ones(m: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of ``m`` ones, made once per size and dtype."""
+    ones = np.ones(m, dtype)
+    ones.flags.writeable = False
+    return ones
+
+
+@functools.lru_cache(maxsize=256)
+def _sum_plan(shape: tuple[int, ...], axes: tuple[int, ...], product: bool
+              ) -> tuple[str, int, tuple[int, ...], str]:
+    """How :func:`group_sum` sums ``axes`` of ``shape``: ``("rows" | "cols" | "einsum",
+    size of the summed block, the kept shape, the einsum spec)``, worked out once per shape
+    (at batch 1 the bookkeeping otherwise costs 4x the sum)."""
+    nd, k = len(shape), len(axes)
+    keep = tuple(1 if i in axes else n for i, n in enumerate(shape))
+    kind = ("rows" if axes == tuple(range(nd - k, nd)) else
+            "cols" if axes == tuple(range(k)) else "einsum")
+    letters = "abcdefghijklmnopqrstuvwxyz"[:nd]
+    kept = "".join(letter for i, letter in enumerate(letters) if i not in axes)
+    spec = f"{letters},{letters}->{kept}" if product else f"{letters}->{kept}"
+    return kind, math.prod(shape[i] for i in axes), keep, spec
+
+
 def group_sum(axes: tuple[int, ...], a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """``sum(a * b)`` (or ``sum(a)``) over ``axes``, keeping them (size 1); no temporary.
+    """``sum(a * b)`` (or ``sum(a)``) over ``axes`` (sorted, non-negative), keeping them
+    (size 1); no temporary.
 
     A plain sum over leading or trailing axes of a contiguous array is a matrix-vector product
     with a ones vector (BLAS gemv, one pass at full speed; LayerNorm's row sums of 64 values
@@ -80,20 +106,16 @@ def group_sum(axes: tuple[int, ...], a: np.ndarray, b: np.ndarray | None = None)
     is never stored, which keeps the normalisation layers memory-bound rather than
     allocation-bound. Both give the same sums up to roundoff (tested).
     """
-    keep = [1 if i in axes else n for i, n in enumerate(a.shape)]
-    if b is None and a.flags.c_contiguous and a.size:
-        m = math.prod(a.shape[i] for i in axes)
-        if axes == tuple(range(a.ndim - len(axes), a.ndim)):  # trailing: a row sum
-            return (a.reshape(-1, m) @ np.ones(m, a.dtype)).reshape(keep)
-        if axes == tuple(range(len(axes))):  # leading: a column sum
-            return (np.ones(m, a.dtype) @ a.reshape(m, -1)).reshape(keep)
-    letters = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
-    kept = "".join(letter for i, letter in enumerate(letters) if i not in axes)
-    spec = letters if b is None else f"{letters},{letters}"
-    total = np.einsum(f"{spec}->{kept}", *((a,) if b is None else (a, b)))
+    kind, m, keep, spec = _sum_plan(a.shape, tuple(axes), b is not None)
+    if b is None and kind != "einsum" and a.size and a.flags.c_contiguous:
+        ones = _ones(m, a.dtype)
+        total = a.reshape(-1, m) @ ones if kind == "rows" else ones @ a.reshape(m, -1)
+        return total.reshape(keep)
+    total = np.einsum(spec, a) if b is None else np.einsum(spec, a, b)
     return total.reshape(keep)
 
 
+@functools.lru_cache(maxsize=256)
 def _positive_axes(axes: tuple[int, ...], ndim: int) -> tuple[int, ...]:
     return tuple(sorted(a % ndim for a in axes))
 
@@ -109,8 +131,8 @@ def normalize_forward(x: np.ndarray, axes: tuple[int, ...], eps: float,
     over memory in all: sum, centre, sum of squares and scale in place. ``out``: an array
     shaped like ``x`` to write ``x_hat`` into (see ``Module.reusable_buffer``).
     """
-    axes = _positive_axes(axes, x.ndim)
-    m = math.prod(x.shape[a] for a in axes)
+    axes = _positive_axes(tuple(axes), x.ndim)
+    m = _sum_plan(x.shape, axes, False)[1]
     mean = group_sum(axes, x) / m
     x_hat = np.subtract(x, mean, out=out)
     var = group_sum(axes, x_hat, x_hat) / m
@@ -137,7 +159,7 @@ def normalize_backward(grad_x_hat: np.ndarray, cache: NormCache,
     write the result into, saving one fresh array (and its page faults) per call.
     """
     g, x_hat, axes = grad_x_hat, cache.x_hat, cache.axes
-    m = math.prod(x_hat.shape[a] for a in axes)
+    m = _sum_plan(x_hat.shape, axes, False)[1]
     sum_g, sum_g_x_hat = sums if sums is not None else (group_sum(axes, g),
                                                         group_sum(axes, g, x_hat))
     scale = cache.inv_std if gain is None else cache.inv_std * gain
