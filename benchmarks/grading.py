@@ -1,7 +1,7 @@
 """How long ``dlbook grade`` takes for a class: 20 chapter-1 submissions, ``--jobs 2``.
 
-Half the submissions are the solution notebook (14/14), half the untouched exercise
-(0/14), so both the full run and the not-implemented path are timed. Every submission runs
+Half the submissions are the solution notebook (full marks), half the untouched exercise
+(0), so both the full run and the not-implemented path are timed. Every submission runs
 in its bubblewrap sandbox (two kernels each: chapter 1's from-scratch questions are graded
 without ``dlbook.nn``, ``train_mlp`` with it), with hidden inputs from a fresh seed. Run from
 the repository root::
@@ -99,12 +99,14 @@ def main() -> None:
         load = max(load, os.getloadavg()[0])
         rows = out.read_text().splitlines()[1:]
     scores = [int(r.split(",")[1]) for r in rows]
+    full = max(scores)  # the solution notebooks score full marks
     cores = os.cpu_count()
     text = (f"# Grading speed\n\n`dlbook grade --assignment ch01 --jobs {args.jobs} "
             f"--sandbox {args.sandbox}` on {args.n} submissions (half the solution, half the "
             f"untouched exercise), each in its own sandbox: **{seconds:.1f} s** wall time "
             f"({seconds / args.n:.2f} s per submission), mean score "
-            f"{sum(scores) / len(scores):.1f} / 14.\n\nMachine: {cores} cores, "
+            f"{sum(scores) / len(scores):.1f} / {full} (the solutions {full}, the stubs "
+            f"{min(scores)}).\n\nMachine: {cores} cores, "
             f"{platform.processor() or platform.machine()}, Python "
             f"{platform.python_version()}, load average up to {load:.1f} during the run. "
             f"CPU time of the grader and its kernels (sampled): {cpu:.0f} s, so about "
